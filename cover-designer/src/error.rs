@@ -1,0 +1,37 @@
+//! The cover designer's errors and the one place they become gRPC statuses.
+
+use superstar_runtime::field::InvalidField;
+use tonic::Status;
+
+use crate::painter::PaintError;
+
+/// Everything that can go wrong while handling a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A request field breaks the contract.
+    #[error(transparent)]
+    InvalidArgument(#[from] InvalidField),
+    /// No cover has this id.
+    #[error("cover {0} not found")]
+    NotFound(uuid::Uuid),
+    /// The painter failed.
+    #[error(transparent)]
+    Paint(#[from] PaintError),
+    /// The database failed.
+    #[error("storage failed: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::InvalidArgument(field) => Status::invalid_argument(field.to_string()),
+            Error::NotFound(_) => Status::not_found(error.to_string()),
+            Error::Paint(PaintError::Failed(_)) | Error::Storage(_) => {
+                // The details are for the operator, not the client.
+                tracing::error!(error = %error, "request failed");
+                Status::internal("internal error")
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Painters turn a [`CoverBrief`] into a PNG.
+//!
+//! There are two: OpenAI's images API, and the [`OfflinePainter`] that works with no
+//! key and no network. The service holds a `dyn Painter` and never knows which.
+
+mod offline;
+
+pub use offline::OfflinePainter;
+
+use crate::domain::CoverBrief;
+
+/// A finished image and what made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Painting {
+    /// The PNG file.
+    pub png: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The prompt the provider actually used, when it rewrote ours.
+    pub revised_prompt: Option<String>,
+}
+
+/// Why a painting could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PaintError {
+    /// The painter failed in a way the client cannot fix.
+    #[error("the painter failed: {0}")]
+    Failed(String),
+}
+
+/// Paints covers. Implementations must be cheap to share between requests.
+#[tonic::async_trait]
+pub trait Painter: Send + Sync + 'static {
+    /// The model name stored with each cover (`offline` for the offline painter).
+    fn model(&self) -> &str;
+
+    /// Paints one cover.
+    async fn paint(&self, brief: &CoverBrief) -> Result<Painting, PaintError>;
+}

@@ -1,0 +1,128 @@
+//! What a request carries along to the calls it makes: its id and its deadline.
+//!
+//! When the song producer asks the cover designer for a cover, the cover designer
+//! must log the same request id and give up at the same moment the original caller
+//! does. [`CallContext`] is read from the incoming request and applied to outgoing
+//! ones.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tonic::metadata::{AsciiMetadataValue, MetadataMap};
+
+/// The header that carries the request id (Envoy sets it; the observe layer fills it in
+/// when a caller did not).
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The request id and deadline of the request being handled.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    request_id: Option<AsciiMetadataValue>,
+    deadline: Option<Instant>,
+}
+
+impl CallContext {
+    /// Reads the context from an incoming request's metadata. The deadline counts from
+    /// now, which is when the handler starts: close enough to when the request arrived.
+    pub fn from_metadata(metadata: &MetadataMap) -> Self {
+        let deadline = metadata
+            .get("grpc-timeout")
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_grpc_timeout)
+            .map(|timeout| Instant::now() + timeout);
+        Self {
+            request_id: metadata.get(REQUEST_ID).cloned(),
+            deadline,
+        }
+    }
+
+    /// The request id, if there is one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_ref().and_then(|id| id.to_str().ok())
+    }
+
+    /// When the caller stops waiting, if it said.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Time left before the deadline (zero once it has passed).
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// Stamps an outgoing request with the request id and the time that is left.
+    pub fn apply<T>(&self, request: &mut tonic::Request<T>) {
+        if let Some(id) = &self.request_id {
+            request.metadata_mut().insert(REQUEST_ID, id.clone());
+        }
+        if let Some(remaining) = self.remaining() {
+            request.set_timeout(remaining);
+        }
+    }
+}
+
+/// Parses a `grpc-timeout` value: at most 8 digits and a unit (H, M, S, m, u, n).
+pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_parse_in_every_unit() {
+        assert_eq!(parse_grpc_timeout("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_grpc_timeout("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(parse_grpc_timeout("10S"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_grpc_timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_grpc_timeout("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(
+            parse_grpc_timeout("99999999n"),
+            Some(Duration::from_nanos(99_999_999))
+        );
+    }
+
+    #[test]
+    fn malformed_timeouts_are_ignored() {
+        for value in ["", "S", "10", "10s", "123456789S", "-1S", "1.5S"] {
+            assert_eq!(parse_grpc_timeout(value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn the_context_forwards_id_and_remaining_time() {
+        let mut incoming = MetadataMap::new();
+        incoming.insert(REQUEST_ID, "abc-123".parse().unwrap());
+        incoming.insert("grpc-timeout", "5S".parse().unwrap());
+        let context = CallContext::from_metadata(&incoming);
+        assert_eq!(context.request_id(), Some("abc-123"));
+
+        let mut outgoing = tonic::Request::new(());
+        context.apply(&mut outgoing);
+        assert_eq!(outgoing.metadata().get(REQUEST_ID).unwrap(), "abc-123");
+        let timeout = outgoing
+            .metadata()
+            .get("grpc-timeout")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let forwarded = parse_grpc_timeout(timeout).unwrap();
+        assert!(forwarded <= Duration::from_secs(5) && forwarded > Duration::from_secs(4));
+    }
+}

@@ -1,0 +1,53 @@
+//! Reading settings from the environment.
+//!
+//! Every setting has a default that works on a developer's machine, so a service starts
+//! with no configuration at all; `.env.example` documents each variable. A value that is
+//! present but does not parse stops the service at start, naming the variable, rather
+//! than being silently replaced by the default.
+
+use std::{env, str::FromStr};
+
+/// A setting that is present but unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub name: String,
+    /// What is wrong with its value (never the value itself: it may be a secret).
+    pub reason: String,
+}
+
+impl ConfigError {
+    /// A problem with the variable `name`.
+    pub fn new(name: &str, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The variable's value, or `None` when it is unset or empty.
+pub fn var(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+/// The variable's value, or `default` when it is unset or empty.
+pub fn string_or(name: &str, default: &str) -> String {
+    var(name).unwrap_or_else(|| default.to_owned())
+}
+
+/// The variable parsed as `T`, or `default` when it is unset or empty.
+pub fn parse_or<T>(name: &str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|error| ConfigError::new(name, format!("cannot be parsed: {error}"))),
+    }
+}

@@ -1,0 +1,252 @@
+//! The gRPC host: one TLS server carrying a service, health and reflection.
+//!
+//! Both services are served the same way, so they share this host:
+//! - TLS with mandatory client certificates ([`crate::tls`]);
+//! - the [`observe`](crate::observe) layer around every RPC;
+//! - `grpc.health.v1.Health`, SERVING while the service is up;
+//! - server reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha), knowing the
+//!   whole `superstar.v1` descriptor set, so `grpcurl list` through the gateway shows
+//!   both services whichever one answers.
+//!
+//! Stopping follows the order a load balancer needs: health turns NOT_SERVING, the
+//! host keeps serving for a short grace period so health checks notice, then stops
+//! accepting connections and lets in-flight RPCs and streams finish, within a bound.
+
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
+
+use http::{Request, Response};
+use tokio::net::TcpListener;
+use tonic::{
+    body::Body,
+    server::NamedService,
+    transport::{
+        Server,
+        server::{Router, TcpIncoming},
+    },
+};
+use tonic_health::{ServingStatus, server::HealthReporter};
+use tower::{
+    Service,
+    layer::util::{Identity, Stack},
+};
+
+use crate::{
+    config::{self, ConfigError},
+    metrics::Metrics,
+    observe::ObserveLayer,
+    shutdown::Shutdown,
+    tls::{TlsError, TlsFiles},
+};
+
+/// Where and how a service listens: the part of its settings every service has.
+#[derive(Debug, Clone)]
+pub struct HostSettings {
+    /// The gRPC address (`LISTEN_ADDR`).
+    pub listen_addr: SocketAddr,
+    /// The Prometheus address (`METRICS_ADDR`).
+    pub metrics_addr: SocketAddr,
+    /// The server's certificate, key and the CA its clients' certificates come from
+    /// (`TLS_CERT`, `TLS_KEY`, `TLS_CA`).
+    pub tls: TlsFiles,
+    /// How stopping goes (`DRAIN_GRACE_MS`).
+    pub drain: Drain,
+}
+
+impl HostSettings {
+    /// Reads the settings, defaulting to the ports given and to `certs/{name}.pem`,
+    /// `certs/{name}-key.pem` and `certs/ca.pem`.
+    pub fn from_env(
+        name: &str,
+        listen: SocketAddr,
+        metrics: SocketAddr,
+    ) -> Result<Self, ConfigError> {
+        let grace_ms =
+            config::parse_or("DRAIN_GRACE_MS", Drain::default().grace.as_millis() as u64)?;
+        Ok(Self {
+            listen_addr: config::parse_or("LISTEN_ADDR", listen)?,
+            metrics_addr: config::parse_or("METRICS_ADDR", metrics)?,
+            tls: TlsFiles {
+                cert: config::string_or("TLS_CERT", &format!("certs/{name}.pem")).into(),
+                key: config::string_or("TLS_KEY", &format!("certs/{name}-key.pem")).into(),
+                ca: config::string_or("TLS_CA", "certs/ca.pem").into(),
+            },
+            drain: Drain {
+                grace: Duration::from_millis(grace_ms),
+                ..Drain::default()
+            },
+        })
+    }
+}
+
+/// Why a host cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// A certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// An address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server failed.
+    #[error(transparent)]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// How long stopping may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Drain {
+    /// How long the host keeps serving after turning NOT_SERVING, so that health
+    /// checks see it before connections close.
+    pub grace: Duration,
+    /// How long in-flight RPCs may then run before they are cut.
+    pub timeout: Duration,
+}
+
+impl Default for Drain {
+    /// One second of grace and eight to finish: the process exits within ten seconds.
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_secs(1),
+            timeout: Duration::from_secs(8),
+        }
+    }
+}
+
+/// A tonic server with health, reflection and the observe layer; add the service
+/// and [`serve`](Self::serve) it.
+pub struct ServiceHost {
+    router: Router<Stack<ObserveLayer, Identity>>,
+    health: HealthReporter,
+    services: Vec<&'static str>,
+    grpc: TcpListener,
+    metrics_listener: TcpListener,
+    metrics: Metrics,
+    drain: Drain,
+}
+
+impl ServiceHost {
+    /// Binds both listeners and loads the certificates: everything that can fail at
+    /// start fails here, before any service is added.
+    pub async fn bind(settings: &HostSettings) -> Result<Self, HostError> {
+        let tls = settings.tls.server_config()?;
+        let grpc = listen(settings.listen_addr).await?;
+        let metrics_listener = listen(settings.metrics_addr).await?;
+        let metrics = Metrics::new();
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(superstar_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection()
+            .build_v1()
+            .expect("the compiled descriptor sets are valid");
+        let reflection_v1alpha = reflection()
+            .build_v1alpha()
+            .expect("the compiled descriptor sets are valid");
+        let router = Server::builder()
+            .tls_config(tls)?
+            .layer(ObserveLayer::new(metrics.clone()))
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+        Ok(Self {
+            router,
+            health,
+            services: Vec::new(),
+            grpc,
+            metrics_listener,
+            metrics,
+            drain: settings.drain,
+        })
+    }
+
+    /// The bound gRPC address (useful when the settings asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.grpc
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// The bound metrics address.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Adds a service; health reports it SERVING from the start of [`serve`](Self::serve).
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: Service<Request<Body>, Error = Infallible, Response = Response<Body>>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.services.push(S::NAME);
+        self.router = self.router.add_service(service);
+        self
+    }
+
+    /// Serves gRPC and metrics until `shutdown` is triggered, then drains.
+    pub async fn serve(self, shutdown: Shutdown) -> Result<(), HostError> {
+        let Self {
+            router,
+            health,
+            services,
+            grpc,
+            metrics_listener,
+            metrics,
+            drain,
+        } = self;
+        tokio::spawn(metrics.serve(metrics_listener, shutdown.clone()));
+        set_status(&health, &services, ServingStatus::Serving).await;
+
+        let stop_accepting = {
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown.requested().await;
+                set_status(&health, &services, ServingStatus::NotServing).await;
+                tracing::info!(
+                    grace_ms = drain.grace.as_millis() as u64,
+                    "health is NOT_SERVING; draining"
+                );
+                tokio::time::sleep(drain.grace).await;
+            }
+        };
+        let incoming = TcpIncoming::from(grpc).with_nodelay(Some(true));
+        let serve = router.serve_with_incoming_shutdown(incoming, stop_accepting);
+
+        tokio::select! {
+            result = serve => Ok(result?),
+            () = async {
+                shutdown.requested().await;
+                tokio::time::sleep(drain.grace + drain.timeout).await;
+            } => {
+                tracing::warn!("in-flight RPCs did not finish in time; closing them");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Sets every service and the server as a whole (the empty name) to `status`.
+async fn set_status(health: &HealthReporter, services: &[&'static str], status: ServingStatus) {
+    for name in services.iter().copied().chain([""]) {
+        health.set_service_status(name, status).await;
+    }
+}
+
+async fn listen(addr: SocketAddr) -> Result<TcpListener, HostError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| HostError::Bind { addr, source })
+}

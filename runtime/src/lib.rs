@@ -1,0 +1,25 @@
+//! What both Superstar services do the same way, written once.
+//!
+//! A service is a tonic server behind Envoy. Each one:
+//! - reads its settings from the environment ([`config`]);
+//! - serves TLS only and insists on a client certificate from the project CA ([`tls`]);
+//! - logs JSON lines that carry the request id Envoy assigned ([`telemetry`], [`observe`]);
+//! - counts every RPC for Prometheus ([`metrics`]);
+//! - keeps its data in SQLite or PostgreSQL through sqlx, migrated at start ([`db`]);
+//! - turns its health NOT_SERVING and drains in-flight streams when asked to stop
+//!   ([`shutdown`], [`host`]).
+//!
+//! The services themselves hold only their domain: parsing requests into types that
+//! cannot be invalid ([`field`]), the providers that write and paint, and their stores.
+
+pub mod call;
+pub mod config;
+pub mod db;
+pub mod field;
+pub mod host;
+pub mod metrics;
+pub mod observe;
+pub mod seed;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tls;

@@ -1,0 +1,220 @@
+//! The tower layer that watches every RPC: request id, span, metrics, one log line.
+//!
+//! A gRPC status is not always known when the response headers leave: a unary call
+//! that succeeds, and every stream, send it in the trailers at the very end. So the
+//! layer wraps the response body and records the RPC when the trailers pass by, or,
+//! if the body is dropped first (the client went away), as `CANCELLED`.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Instant,
+};
+
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use tower::{Layer, Service};
+use tracing::{Instrument, Span};
+
+use crate::{
+    call::REQUEST_ID,
+    metrics::{Metrics, RpcLabels},
+};
+
+/// Adds [`Observe`] around the services of a tonic server.
+#[derive(Clone)]
+pub struct ObserveLayer {
+    metrics: Metrics,
+}
+
+impl ObserveLayer {
+    /// Records into `metrics`.
+    pub fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+/// See the [module documentation](self).
+#[derive(Clone)]
+pub struct Observe<S> {
+    inner: S,
+    metrics: Metrics,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Observe<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+{
+    type Response = Response<ObservedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let rpc = RpcLabels::from_path(request.uri().path());
+        let request_id = ensure_request_id(request.headers_mut());
+        let span = if is_infrastructure(&rpc) {
+            tracing::debug_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = ?request_id)
+        } else {
+            tracing::info_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = ?request_id)
+        };
+        self.metrics.started(&rpc);
+        let mut outcome = Outcome {
+            metrics: self.metrics.clone(),
+            rpc,
+            started: Instant::now(),
+            span: span.clone(),
+            done: false,
+        };
+        let response = self.inner.call(request);
+
+        Box::pin(
+            async move {
+                let mut response = response.await?;
+                response.headers_mut().insert(REQUEST_ID, request_id);
+                // A trailers-only response (most errors) carries its status in the headers.
+                if let Some(code) = grpc_status(response.headers()) {
+                    outcome.finish(code, response.headers());
+                }
+                Ok(response.map(|inner| ObservedBody {
+                    inner,
+                    outcome: (!outcome.done).then_some(outcome),
+                }))
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Takes the caller's request id, or makes one and adds it to the request so that the
+/// handler and the services it calls see the same id.
+fn ensure_request_id(headers: &mut HeaderMap) -> HeaderValue {
+    let valid =
+        |value: &HeaderValue| !value.is_empty() && value.len() <= 128 && value.to_str().is_ok();
+    match headers.get(REQUEST_ID).filter(|value| valid(value)) {
+        Some(id) => id.clone(),
+        None => {
+            let id = HeaderValue::try_from(uuid::Uuid::new_v4().to_string())
+                .expect("a UUID is a valid header value");
+            headers.insert(REQUEST_ID, id.clone());
+            id
+        }
+    }
+}
+
+/// Health checks and reflection are logged at debug level: a load balancer's health
+/// checks would otherwise drown the log.
+fn is_infrastructure(rpc: &RpcLabels) -> bool {
+    rpc.service.starts_with("grpc.")
+}
+
+fn grpc_status(headers: &HeaderMap) -> Option<tonic::Code> {
+    let value = headers
+        .get("grpc-status")?
+        .to_str()
+        .ok()?
+        .parse::<i32>()
+        .ok()?;
+    Some(tonic::Code::from_i32(value))
+}
+
+struct Outcome {
+    metrics: Metrics,
+    rpc: RpcLabels,
+    started: Instant,
+    span: Span,
+    done: bool,
+}
+
+impl Outcome {
+    fn finish(&mut self, code: tonic::Code, headers: &HeaderMap) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        self.metrics.handled(&self.rpc, code, elapsed);
+        let message = headers
+            .get("grpc-message")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+        let _entered = self.span.enter();
+        match code {
+            tonic::Code::Ok if is_infrastructure(&self.rpc) => {
+                tracing::debug!(code = ?code, elapsed_ms, "rpc finished")
+            }
+            tonic::Code::Ok => tracing::info!(code = ?code, elapsed_ms, "rpc finished"),
+            tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::DataLoss => {
+                tracing::error!(code = ?code, elapsed_ms, message, "rpc failed")
+            }
+            _ => tracing::warn!(code = ?code, elapsed_ms, message, "rpc failed"),
+        }
+    }
+}
+
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        // The body went away before its trailers: the client cancelled or disconnected.
+        self.finish(tonic::Code::Cancelled, &HeaderMap::new());
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that records the RPC's outcome when its trailers pass.
+    pub struct ObservedBody<B> {
+        #[pin]
+        inner: B,
+        outcome: Option<Outcome>,
+    }
+}
+
+impl<B: Body> Body for ObservedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = ready!(this.inner.poll_frame(cx));
+        if let Some(outcome) = this.outcome {
+            match &frame {
+                Some(Ok(frame)) => {
+                    if let Some(trailers) = frame.trailers_ref() {
+                        let code = grpc_status(trailers).unwrap_or(tonic::Code::Unknown);
+                        outcome.finish(code, trailers);
+                    }
+                }
+                Some(Err(_)) => outcome.finish(tonic::Code::Unknown, &HeaderMap::new()),
+                None => outcome.finish(tonic::Code::Unknown, &HeaderMap::new()),
+            }
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

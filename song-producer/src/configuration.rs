@@ -1,0 +1,76 @@
+//! The song producer's settings, read from the environment.
+
+use std::net::SocketAddr;
+
+use superstar_runtime::{
+    config::{self, ConfigError},
+    host::HostSettings,
+    tls::TlsFiles,
+};
+
+/// Everything the song producer needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Addresses, certificates, shutdown (see [`HostSettings::from_env`]); defaults
+    /// `0.0.0.0:50051`, metrics `0.0.0.0:9101`, `certs/song-producer.pem`.
+    pub host: HostSettings,
+    /// `DATABASE_URL`; default `sqlite://data/song-producer.db`.
+    pub database_url: String,
+    /// How to reach the cover designer.
+    pub cover_designer: CoverDesignerSettings,
+}
+
+/// How the song producer reaches the cover designer.
+#[derive(Debug, Clone)]
+pub struct CoverDesignerSettings {
+    /// `COVER_DESIGNER_URL`; default `https://localhost:50052`. Its host must be a
+    /// subjectAltName of the cover designer's certificate.
+    pub url: String,
+    /// The song producer's client certificate and key (`TLS_CLIENT_CERT`,
+    /// `TLS_CLIENT_KEY`; default `certs/song-producer-client.pem` and
+    /// `certs/song-producer-client-key.pem`) and the CA (`TLS_CA`).
+    pub tls: TlsFiles,
+}
+
+impl CoverDesignerSettings {
+    /// The host name the cover designer's certificate must carry.
+    pub fn domain(&self) -> Result<String, ConfigError> {
+        let uri: http::Uri = self.url.parse().map_err(|error| {
+            ConfigError::new("COVER_DESIGNER_URL", format!("is not a URL: {error}"))
+        })?;
+        if uri.scheme_str() != Some("https") {
+            return Err(ConfigError::new(
+                "COVER_DESIGNER_URL",
+                "must be https://: the cover designer serves TLS only",
+            ));
+        }
+        uri.host()
+            .map(|host| host.trim_matches(['[', ']']).to_owned())
+            .ok_or_else(|| ConfigError::new("COVER_DESIGNER_URL", "has no host"))
+    }
+}
+
+impl Settings {
+    /// Reads the settings from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let host = HostSettings::from_env(
+            "song-producer",
+            SocketAddr::from(([0, 0, 0, 0], 50051)),
+            SocketAddr::from(([0, 0, 0, 0], 9101)),
+        )?;
+        let cover_designer = CoverDesignerSettings {
+            url: config::string_or("COVER_DESIGNER_URL", "https://localhost:50052"),
+            tls: TlsFiles {
+                cert: config::string_or("TLS_CLIENT_CERT", "certs/song-producer-client.pem").into(),
+                key: config::string_or("TLS_CLIENT_KEY", "certs/song-producer-client-key.pem")
+                    .into(),
+                ca: host.tls.ca.clone(),
+            },
+        };
+        Ok(Self {
+            host,
+            database_url: config::string_or("DATABASE_URL", "sqlite://data/song-producer.db"),
+            cover_designer,
+        })
+    }
+}

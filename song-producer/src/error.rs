@@ -1,0 +1,65 @@
+//! The song producer's errors and the one place they become gRPC statuses.
+
+use superstar_runtime::field::InvalidField;
+use tonic::{Code, Status};
+
+use crate::lyricist::LyricsError;
+
+/// Everything that can go wrong while handling a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A request field breaks the contract.
+    #[error(transparent)]
+    InvalidArgument(#[from] InvalidField),
+    /// No song has this id.
+    #[error("song {0} not found")]
+    SongNotFound(uuid::Uuid),
+    /// No album has this id.
+    #[error("album {0} not found")]
+    AlbumNotFound(uuid::Uuid),
+    /// The lyricist failed.
+    #[error(transparent)]
+    Lyrics(#[from] LyricsError),
+    /// The cover designer answered with an error, or could not be reached.
+    #[error("cover designer: {}", .0.message())]
+    CoverDesigner(Status),
+    /// The request's deadline passed.
+    #[error("the deadline passed")]
+    DeadlineExceeded,
+    /// The database failed.
+    #[error("storage failed: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match &error {
+            Error::InvalidArgument(field) => Status::invalid_argument(field.to_string()),
+            Error::SongNotFound(_) | Error::AlbumNotFound(_) => {
+                Status::not_found(error.to_string())
+            }
+            Error::DeadlineExceeded => Status::deadline_exceeded(error.to_string()),
+            Error::CoverDesigner(status) => match status.code() {
+                // What the client can act on passes through; the rest means the cover
+                // designer is not working right now.
+                code @ (Code::InvalidArgument
+                | Code::ResourceExhausted
+                | Code::DeadlineExceeded
+                | Code::Cancelled) => Status::new(code, error.to_string()),
+                _ => {
+                    tracing::warn!(code = ?status.code(), message = status.message(), "cover designer failed");
+                    Status::unavailable("the cover designer is unavailable")
+                }
+            },
+            Error::Lyrics(LyricsError::Malformed(_)) => {
+                tracing::warn!(%error, "lyricist failed");
+                Status::unavailable("the lyricist did not deliver a song; try again")
+            }
+            Error::Storage(_) => {
+                // The details are for the operator, not the client.
+                tracing::error!(%error, "request failed");
+                Status::internal("internal error")
+            }
+        }
+    }
+}

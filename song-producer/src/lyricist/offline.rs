@@ -1,0 +1,526 @@
+//! The offline lyricist: real, deterministic songs from a songbook, no model needed.
+//!
+//! A song is a title and five sections, `[Verse 1]`, `[Chorus]`, `[Verse 2]`,
+//! `[Bridge]`, `[Chorus]`, built from rhyming couplets of the genre's
+//! [flavour](super::flavours) with the theme woven in. The same genre and theme
+//! always give the same song: every choice comes from a generator seeded with them.
+//!
+//! A revision keeps what it was not asked to change and changes what it was:
+//! `shorter` drops couplets (then the second verse), `longer` adds them, `bridge` adds a
+//! bridge, `chorus` or `hook` writes a new chorus, and anything else rewrites the
+//! verses. A new take is never the same as the one it revises.
+//!
+//! The text is streamed a few words at a time, as a model would stream it.
+
+use superstar_runtime::seed::SplitMix64;
+
+use super::{
+    Deltas, Lyricist,
+    flavours::{self, Flavour},
+};
+use crate::domain::{SongBrief, genre_key};
+
+/// Writes songs without a model. See the [module documentation](self).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OfflineLyricist;
+
+impl Lyricist for OfflineLyricist {
+    fn model(&self) -> &str {
+        "offline"
+    }
+
+    fn write(&self, brief: &SongBrief) -> Deltas {
+        let deltas = split_into_deltas(&compose(brief));
+        Box::pin(futures::stream::iter(deltas.into_iter().map(Ok)))
+    }
+}
+
+/// The whole text of one take.
+pub fn compose(brief: &SongBrief) -> String {
+    let key = genre_key(brief.genre.as_str());
+    let words = Words::from_theme(brief.theme.as_str(), brief.genre.as_str());
+    let plan = Plan::for_brief(brief);
+    let mut attempt = 0;
+    loop {
+        // Track 1 is the song the theme gives on its own; later tracks are other songs.
+        let track = if brief.track > 1 {
+            format!("track {}", brief.track)
+        } else {
+            String::new()
+        };
+        let text = Song {
+            flavour: flavours::for_genre(&key),
+            words: &words,
+            seed: [&key, brief.theme.as_str(), &track],
+        }
+        .render(&plan, attempt);
+        let same_as_before = brief
+            .revision
+            .as_ref()
+            .is_some_and(|revision| revision.previous.to_text() == text);
+        if !same_as_before || attempt > 16 {
+            return text;
+        }
+        attempt += 1;
+    }
+}
+
+/// What a take looks like: its sections' sizes and which parts are written anew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Plan {
+    verses: usize,
+    couplets_per_verse: usize,
+    bridges: usize,
+    /// Salts mixed into the seeds of the parts a revision rewrites.
+    verse_salt: String,
+    chorus_salt: String,
+}
+
+impl Plan {
+    const FIRST_TAKE: Plan = Plan {
+        verses: 2,
+        couplets_per_verse: 2,
+        bridges: 1,
+        verse_salt: String::new(),
+        chorus_salt: String::new(),
+    };
+
+    fn for_brief(brief: &SongBrief) -> Self {
+        let Some(revision) = &brief.revision else {
+            return Self::FIRST_TAKE;
+        };
+        let mut plan = Self::of(&revision.previous.lyrics);
+        let instruction = revision.instruction.as_str().to_lowercase();
+        let asks = |words: &[&str]| words.iter().any(|word| instruction.contains(word));
+        let salt = format!("take {}: {instruction}", revision.take);
+        let mut understood = false;
+
+        if asks(&["short", "less", "cut", "trim", "krót"]) {
+            understood = true;
+            if plan.couplets_per_verse > 1 {
+                plan.couplets_per_verse -= 1;
+            } else if plan.verses > 1 {
+                plan.verses -= 1;
+            } else {
+                plan.bridges = plan.bridges.saturating_sub(1);
+            }
+        }
+        if asks(&["long", "more", "extend", "dłuż"]) {
+            understood = true;
+            plan.couplets_per_verse = (plan.couplets_per_verse + 1).min(4);
+            plan.verses = plan.verses.max(2);
+        }
+        if asks(&["bridge", "most"]) {
+            understood = true;
+            plan.bridges = (plan.bridges + 1).min(3);
+        }
+        if asks(&["chorus", "hook", "refren"]) {
+            understood = true;
+            plan.chorus_salt = salt.clone();
+        }
+        if !understood {
+            plan.verse_salt = salt;
+        }
+        plan
+    }
+
+    /// Reads the shape of an earlier take from its lyrics.
+    fn of(lyrics: &str) -> Self {
+        let mut plan = Self {
+            verses: 0,
+            couplets_per_verse: 0,
+            bridges: 0,
+            ..Self::FIRST_TAKE
+        };
+        let mut in_first_verse = false;
+        let mut first_verse_lines = 0;
+        for line in lyrics
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+        {
+            if line.starts_with('[') {
+                in_first_verse = line == "[Verse 1]";
+                plan.verses += usize::from(line.starts_with("[Verse"));
+                plan.bridges += usize::from(line.starts_with("[Bridge"));
+            } else if in_first_verse {
+                first_verse_lines += 1;
+            }
+        }
+        plan.verses = plan.verses.clamp(1, 2);
+        plan.couplets_per_verse = (first_verse_lines / 2).clamp(1, 4);
+        plan
+    }
+}
+
+/// The theme's words, ready to be sung.
+struct Words {
+    motif: String,
+    keywords: Vec<String>,
+    genre: String,
+}
+
+const STOPWORDS: &[&str] = &[
+    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "about", "my",
+    "your", "our", "is", "are", "be", "it", "its", "this", "that", "from", "by", "as", "i", "we",
+    "you", "me", "song", "i'm", "i", "w", "z", "na", "do", "o", "i", "się", "jest", "to", "mój",
+    "moja",
+];
+
+impl Words {
+    fn from_theme(theme: &str, genre: &str) -> Self {
+        // Words keep the client's capitals (a theme about Paris sings "Paris"), except
+        // the sentence capital of the first word.
+        let words: Vec<String> = theme
+            .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
+            .filter(|word| !word.is_empty())
+            .enumerate()
+            .map(|(index, word)| {
+                let acronym = word.chars().all(|c| !c.is_lowercase());
+                if index == 0 && !acronym {
+                    word.to_lowercase()
+                } else {
+                    word.to_owned()
+                }
+            })
+            .collect();
+        let mut keywords: Vec<String> = Vec::new();
+        for word in &words {
+            let lower = word.to_lowercase();
+            let seen = keywords
+                .iter()
+                .any(|keyword| keyword.to_lowercase() == lower);
+            if word.chars().count() > 2 && !STOPWORDS.contains(&lower.as_str()) && !seen {
+                keywords.push(word.clone());
+            }
+        }
+        if keywords.is_empty() {
+            keywords = words.clone();
+        }
+        if keywords.is_empty() {
+            keywords.push(genre_key(genre));
+        }
+        keywords.truncate(6);
+        // A short theme is sung whole; a long one by its first key words.
+        let motif = if theme.chars().count() <= 32 && !words.is_empty() {
+            words.join(" ")
+        } else {
+            keywords
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        Self {
+            motif,
+            keywords,
+            genre: genre.trim().to_lowercase(),
+        }
+    }
+}
+
+struct Song<'a> {
+    flavour: &'static Flavour,
+    words: &'a Words,
+    seed: [&'a str; 3],
+}
+
+impl Song<'_> {
+    fn rng(&self, part: &str, salt: &str, attempt: usize) -> SplitMix64 {
+        let attempt = attempt.to_string();
+        SplitMix64::from_parts(&[
+            self.seed[0],
+            self.seed[1],
+            self.seed[2],
+            part,
+            salt,
+            &attempt,
+        ])
+    }
+
+    fn render(&self, plan: &Plan, attempt: usize) -> String {
+        let title = self.fill(
+            *self.rng("title", "", 0).pick(self.flavour.titles),
+            &mut self.rng("title words", "", 0),
+        );
+        let chorus = self.chorus(&mut self.rng("chorus", &plan.chorus_salt, 0));
+        let mut verses = self.rng("verses", &plan.verse_salt, attempt);
+        let mut bridges = self.rng("bridges", &plan.verse_salt, attempt);
+
+        let mut sections = vec![(
+            "[Verse 1]".to_owned(),
+            self.verse(&mut verses, plan.couplets_per_verse),
+        )];
+        sections.push(("[Chorus]".to_owned(), chorus.clone()));
+        if plan.verses > 1 {
+            sections.push((
+                "[Verse 2]".to_owned(),
+                self.verse(&mut verses, plan.couplets_per_verse),
+            ));
+        }
+        for number in 1..=plan.bridges {
+            let heading = if number == 1 {
+                "[Bridge]".to_owned()
+            } else {
+                format!("[Bridge {number}]")
+            };
+            sections.push((heading, self.bridge(&mut bridges)));
+        }
+        sections.push(("[Chorus]".to_owned(), chorus));
+
+        let body: Vec<String> = sections
+            .into_iter()
+            .map(|(heading, lines)| format!("{heading}\n{}", lines.join("\n")))
+            .collect();
+        format!("Title: {title}\n\n{}\n", body.join("\n\n"))
+    }
+
+    fn verse(&self, rng: &mut SplitMix64, couplets: usize) -> Vec<String> {
+        let mut lines = Vec::new();
+        for _ in 0..couplets {
+            let group = rng.pick(self.flavour.rhymes);
+            lines.extend(self.couplet(rng, group));
+        }
+        lines
+    }
+
+    fn chorus(&self, rng: &mut SplitMix64) -> Vec<String> {
+        let hook = self.fill(*rng.pick(self.flavour.hooks), rng);
+        let group = rng.pick(self.flavour.rhymes);
+        let [first, second] = self.couplet(rng, group);
+        vec![hook.clone(), first, second, hook]
+    }
+
+    fn bridge(&self, rng: &mut SplitMix64) -> Vec<String> {
+        let group = rng.pick(self.flavour.bridges);
+        self.couplet(rng, group).to_vec()
+    }
+
+    /// Two different lines of one rhyme group, the second maybe with an ad-lib.
+    fn couplet(&self, rng: &mut SplitMix64, group: &[&str]) -> [String; 2] {
+        let first = rng.below(group.len());
+        let second = (first + 1 + rng.below(group.len() - 1)) % group.len();
+        let mut lines = [self.fill(group[first], rng), self.fill(group[second], rng)];
+        if !self.flavour.adlibs.is_empty() && rng.below(3) == 0 {
+            lines[1] = format!("{} {}", lines[1], rng.pick(self.flavour.adlibs));
+        }
+        lines
+    }
+
+    fn fill(&self, pattern: &str, rng: &mut SplitMix64) -> String {
+        let keyword = rng.pick(&self.words.keywords);
+        pattern
+            .replace("{motif}", &self.words.motif)
+            .replace("{Motif}", &capitalise_first(&self.words.motif))
+            .replace("{kw}", keyword)
+            .replace("{Kw}", &capitalise_words(keyword))
+            .replace("{genre}", &self.words.genre)
+    }
+}
+
+fn capitalise_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn capitalise_words(text: &str) -> String {
+    text.split(' ')
+        .map(capitalise_first)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Splits text into deltas of about three words, keeping every character, so the
+/// deltas concatenate back to the text exactly.
+fn split_into_deltas(text: &str) -> Vec<String> {
+    let mut deltas = Vec::new();
+    let mut current = String::new();
+    let mut words = 0;
+    for (index, c) in text.char_indices() {
+        current.push(c);
+        let ends_word =
+            c.is_whitespace() && !text[index + c.len_utf8()..].starts_with(char::is_whitespace);
+        if ends_word {
+            words += 1;
+            if words == 3 || c == '\n' {
+                deltas.push(std::mem::take(&mut current));
+                words = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        deltas.push(current);
+    }
+    deltas
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::TryStreamExt;
+
+    use super::*;
+    use crate::domain::{Genre, Instruction, Revision, Theme, WrittenSong};
+
+    fn brief(genre: &str, theme: &str) -> SongBrief {
+        SongBrief::new(Genre::parse(genre).unwrap(), Theme::parse(theme).unwrap())
+    }
+
+    fn revise(brief: &SongBrief, previous: &str, instruction: &str, take: u32) -> SongBrief {
+        SongBrief {
+            revision: Some(Revision {
+                previous: WrittenSong::parse(previous).unwrap(),
+                instruction: Instruction::parse(instruction).unwrap(),
+                take,
+            }),
+            ..brief.clone()
+        }
+    }
+
+    fn headings(text: &str) -> Vec<&str> {
+        text.lines().filter(|line| line.starts_with('[')).collect()
+    }
+
+    #[test]
+    fn a_song_has_a_title_and_the_five_sections() {
+        let text = compose(&brief("heavy metal", "dragons over the city"));
+        let song = WrittenSong::parse(&text).unwrap();
+        assert!(!song.title.is_empty());
+        assert_eq!(
+            headings(&text),
+            ["[Verse 1]", "[Chorus]", "[Verse 2]", "[Bridge]", "[Chorus]"]
+        );
+        assert!(text.contains("dragons"), "the theme is sung:\n{text}");
+    }
+
+    #[test]
+    fn tracks_of_one_album_differ() {
+        let genre = Genre::parse("jazz").unwrap();
+        let theme = Theme::parse("rain").unwrap();
+        let tracks =
+            SongBrief::tracks(&genre, &theme, crate::domain::SongsCount::parse(3).unwrap());
+        let songs: Vec<String> = tracks.iter().map(compose).collect();
+        assert_eq!(songs[0], compose(&brief("jazz", "rain")));
+        assert!(songs[0] != songs[1] && songs[1] != songs[2] && songs[0] != songs[2]);
+    }
+
+    #[test]
+    fn the_same_brief_writes_the_same_song() {
+        let a = compose(&brief("gangsta rap", "money and fast cars"));
+        assert_eq!(a, compose(&brief("gangsta rap", "money and fast cars")));
+        assert_ne!(a, compose(&brief("gangsta rap", "money and slow cars")));
+    }
+
+    #[test]
+    fn each_genre_has_its_own_flavour() {
+        let rap = compose(&brief("gangsta rap", "summer"));
+        let metal = compose(&brief("heavy metal", "summer"));
+        let disco = compose(&brief("polish disco polo", "summer"));
+        let jazz = compose(&brief("jazz", "summer"));
+        let all = [&rap, &metal, &disco, &jazz];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let polish = ["ą", "ę", "ł", "ś", "ż", "ó", "ń", "ć"];
+        assert!(
+            polish.iter().any(|letter| disco.contains(letter)),
+            "disco polo is sung in Polish:\n{disco}"
+        );
+        assert!(jazz.contains("jazz") || !jazz.contains("{genre}"));
+    }
+
+    #[test]
+    fn verse_couplets_rhyme() {
+        let last_word = |line: &str| {
+            let line = line.split(" (").next().unwrap_or(line);
+            line.rsplit(' ')
+                .next()
+                .unwrap()
+                .trim_matches(|c: char| !c.is_alphabetic())
+                .to_owned()
+        };
+        let groups_of = |word: &str| -> Vec<usize> {
+            let groups = flavours::METAL.rhymes.iter().enumerate();
+            groups
+                .filter(|(_, group)| group.iter().any(|line| last_word(line) == word))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        for theme in ["winter", "the last ride of the iron horse", "fire"] {
+            let text = compose(&brief("heavy metal", theme));
+            let verse: Vec<&str> = text
+                .lines()
+                .skip_while(|line| *line != "[Verse 1]")
+                .skip(1)
+                .take(4)
+                .collect();
+            for couplet in verse.chunks(2) {
+                let (a, b) = (
+                    groups_of(&last_word(couplet[0])),
+                    groups_of(&last_word(couplet[1])),
+                );
+                assert!(
+                    a.iter().any(|group| b.contains(group)),
+                    "{couplet:?} do not rhyme"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn revisions_go_where_they_are_asked() {
+        let first = brief("pop", "late trains");
+        let take1 = compose(&first);
+
+        let shorter = compose(&revise(&first, &take1, "make it shorter", 2));
+        assert!(shorter.lines().count() < take1.lines().count());
+
+        let bridged = compose(&revise(&first, &take1, "add a bridge", 2));
+        assert_eq!(
+            headings(&bridged)
+                .iter()
+                .filter(|h| h.starts_with("[Bridge"))
+                .count(),
+            2
+        );
+
+        let chorus = |text: &str| {
+            text.lines()
+                .skip_while(|l| *l != "[Chorus]")
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let new_chorus = compose(&revise(&first, &take1, "new chorus please", 2));
+        assert_ne!(chorus(&new_chorus), chorus(&take1));
+
+        let other = compose(&revise(&first, &take1, "more melancholy", 2));
+        assert_ne!(other, take1);
+    }
+
+    #[test]
+    fn a_revision_is_never_the_previous_take() {
+        let first = brief("jazz", "rain");
+        let mut previous = compose(&first);
+        for take in 2..8 {
+            for instruction in ["shorter", "add a bridge", "new chorus", "whatever"] {
+                let next = compose(&revise(&first, &previous, instruction, take));
+                assert_ne!(next, previous, "take {take}, {instruction}");
+                previous = next;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn deltas_concatenate_to_the_song() {
+        let brief = brief("polish disco polo", "wakacje nad morzem");
+        let deltas: Vec<String> = OfflineLyricist.write(&brief).try_collect().await.unwrap();
+        assert!(deltas.len() > 20);
+        assert_eq!(deltas.concat(), compose(&brief));
+    }
+}

@@ -1,0 +1,155 @@
+//! The `superstar.v1.SongProducer` handlers: parse the request, call the studio or the
+//! store, answer. Errors become statuses in one place, [`Error`]'s `From` impl.
+
+use std::pin::Pin;
+
+use futures::{Stream, TryStreamExt};
+use superstar_proto::v1::{
+    Album, GenerateLyricsRequest, GetAlbumRequest, GetSongRequest, JamReply, JamRequest,
+    ListSongsRequest, ListSongsResponse, MakeMeSuperstarRequest, Song, SongIdea,
+    song_producer_server::SongProducer,
+};
+use superstar_runtime::{
+    call::CallContext,
+    field::{bounded_text, resource_id},
+};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::{
+    domain::{AlbumPlan, Genre, PageSize, ReadMask, SongBrief, SongsCount, Theme, genre_key},
+    error::Error,
+    page_token,
+    studio::Studio,
+};
+
+/// A boxed stream of replies, as tonic's generated trait wants.
+pub type ReplyStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// The song producer's gRPC service.
+pub struct SongProducerService {
+    studio: Studio,
+}
+
+impl SongProducerService {
+    /// A service doing its work in `studio`.
+    pub fn new(studio: Studio) -> Self {
+        Self { studio }
+    }
+}
+
+#[tonic::async_trait]
+impl SongProducer for SongProducerService {
+    async fn make_me_superstar(
+        &self,
+        request: Request<MakeMeSuperstarRequest>,
+    ) -> Result<Response<Album>, Status> {
+        let context = CallContext::from_metadata(request.metadata());
+        let plan = AlbumPlan::parse(request.get_ref()).map_err(Error::from)?;
+        let album = self.studio.make_album(plan, &context).await?;
+        tracing::info!(album_id = %album.id, songs = album.songs.len(), "album made");
+        Ok(Response::new(album))
+    }
+
+    type GenerateLyricsStream = ReplyStream<Song>;
+
+    async fn generate_lyrics(
+        &self,
+        request: Request<GenerateLyricsRequest>,
+    ) -> Result<Response<Self::GenerateLyricsStream>, Status> {
+        let request = request.into_inner();
+        let genre = Genre::parse(&request.genre).map_err(Error::from)?;
+        let theme = Theme::parse(&request.theme).map_err(Error::from)?;
+        let count = SongsCount::parse(request.songs_count).map_err(Error::from)?;
+        let songs = self
+            .studio
+            .generate(SongBrief::tracks(&genre, &theme, count));
+        Ok(Response::new(Box::pin(songs.map_err(Status::from))))
+    }
+
+    async fn compile_album(
+        &self,
+        request: Request<Streaming<SongIdea>>,
+    ) -> Result<Response<Album>, Status> {
+        let context = CallContext::from_metadata(request.metadata());
+        let mut ideas_stream = request.into_inner();
+        let mut ideas = Vec::new();
+        while let Some(idea) = ideas_stream.message().await? {
+            let number = ideas.len() + 1;
+            let parse = || {
+                Ok::<_, superstar_runtime::field::InvalidField>((
+                    Genre::parse(&idea.genre)?,
+                    Theme::parse(&idea.theme)?,
+                ))
+            };
+            let idea = parse().map_err(|mut field| {
+                field.reason = format!("{} (idea {number})", field.reason);
+                Error::from(field)
+            })?;
+            ideas.push(idea);
+            if ideas.len() > SongsCount::MAX {
+                break; // from_ideas names the limit
+            }
+        }
+        let plan = AlbumPlan::from_ideas(ideas).map_err(Error::from)?;
+        let album = self.studio.make_album(plan, &context).await?;
+        tracing::info!(album_id = %album.id, songs = album.songs.len(), "album compiled");
+        Ok(Response::new(album))
+    }
+
+    type JamStream = ReplyStream<JamReply>;
+
+    async fn jam(
+        &self,
+        request: Request<Streaming<JamRequest>>,
+    ) -> Result<Response<Self::JamStream>, Status> {
+        let replies = self.studio.jam(request.into_inner());
+        Ok(Response::new(Box::pin(replies.map_err(Status::from))))
+    }
+
+    async fn get_song(&self, request: Request<GetSongRequest>) -> Result<Response<Song>, Status> {
+        let request = request.into_inner();
+        let id = resource_id("id", &request.id).map_err(Error::from)?;
+        let mask = ReadMask::parse(request.read_mask).map_err(Error::from)?;
+        let song = self.studio.songs().song(id).await.map_err(Error::from)?;
+        Ok(Response::new(
+            mask.apply(song.ok_or(Error::SongNotFound(id))?),
+        ))
+    }
+
+    async fn list_songs(
+        &self,
+        request: Request<ListSongsRequest>,
+    ) -> Result<Response<ListSongsResponse>, Status> {
+        let request = request.into_inner();
+        let size = PageSize::parse(request.page_size).map_err(Error::from)?;
+        let genre = bounded_text("genre", &request.genre, 0, 64).map_err(Error::from)?;
+        let key = genre_key(&genre);
+        let after = match request.page_token.as_str() {
+            "" => None,
+            token => Some(page_token::decode(token, &key).map_err(Error::from)?),
+        };
+        let filter = (!key.is_empty()).then_some(key.as_str());
+        let page = self
+            .studio
+            .songs()
+            .list(filter, after, size.get())
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(ListSongsResponse {
+            songs: page.songs,
+            next_page_token: page
+                .next
+                .map(|cursor| page_token::encode(cursor, &key))
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn get_album(
+        &self,
+        request: Request<GetAlbumRequest>,
+    ) -> Result<Response<Album>, Status> {
+        let id = resource_id("id", &request.get_ref().id).map_err(Error::from)?;
+        let album = self.studio.songs().album(id).await.map_err(Error::from)?;
+        Ok(Response::new(album.ok_or(Error::AlbumNotFound(id))?))
+    }
+}

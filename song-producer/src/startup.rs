@@ -1,0 +1,90 @@
+//! Building the song producer from its settings, and running it.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use superstar_proto::v1::song_producer_server::SongProducerServer;
+use superstar_runtime::{
+    config::ConfigError,
+    db::{self, DbError},
+    host::{HostError, ServiceHost},
+    shutdown::Shutdown,
+    tls::TlsError,
+};
+
+use crate::{
+    configuration::Settings,
+    cover_client::CoverClient,
+    lyricist::{Lyricist, OfflineLyricist},
+    service::SongProducerService,
+    store::{MIGRATIONS, SongStore},
+    studio::Studio,
+};
+
+/// Why the song producer cannot start or stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The client certificate for the cover designer is unusable.
+    #[error("cover designer client: {0}")]
+    ClientTls(#[from] TlsError),
+    /// The cover designer's address is unusable.
+    #[error("COVER_DESIGNER_URL: {0}")]
+    CoverDesigner(#[from] tonic::transport::Error),
+    /// The database is unusable.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The server cannot listen or failed.
+    #[error(transparent)]
+    Host(#[from] HostError),
+}
+
+/// A song producer whose listeners are bound and database migrated, ready to serve.
+pub struct Application {
+    host: ServiceHost,
+    lyricist_model: String,
+}
+
+impl Application {
+    /// Connects and migrates the database, sets up the cover designer client, picks the
+    /// lyricist and binds the listeners.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let covers = settings
+            .cover_designer
+            .tls
+            .client_config(&settings.cover_designer.domain()?)?;
+        let covers = CoverClient::new(&settings.cover_designer.url, covers)?;
+        let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
+        let lyricist: Arc<dyn Lyricist> = Arc::new(OfflineLyricist);
+        let lyricist_model = lyricist.model().to_owned();
+        let studio = Studio::new(lyricist, SongStore::new(pool), covers);
+        let host = ServiceHost::bind(&settings.host)
+            .await?
+            .add_service(SongProducerServer::new(SongProducerService::new(studio)));
+        Ok(Self {
+            host,
+            lyricist_model,
+        })
+    }
+
+    /// The gRPC address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    /// The Prometheus address.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.host.metrics_addr()
+    }
+
+    /// Which lyricist writes (`offline` or a model name).
+    pub fn lyricist_model(&self) -> &str {
+        &self.lyricist_model
+    }
+
+    /// Serves until `shutdown`, then drains.
+    pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), StartupError> {
+        Ok(self.host.serve(shutdown).await?)
+    }
+}

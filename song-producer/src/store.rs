@@ -1,0 +1,269 @@
+//! Songs and albums in SQLite or PostgreSQL.
+//!
+//! An album and its songs are written in one transaction, so a failed request leaves
+//! nothing behind. Songs made on their own (GenerateLyrics, Jam) have no album.
+
+use prost::Message;
+use sqlx::{Any, AnyPool, Row, Transaction, any::AnyRow};
+use superstar_proto::v1::{Album, Cover, Song};
+use superstar_runtime::db;
+use uuid::Uuid;
+
+use crate::{
+    domain::{WrittenSong, genre_key},
+    page_token::Cursor,
+};
+
+/// The song producer's migrations, one folder per database engine.
+pub static MIGRATIONS: db::Migrations = db::Migrations {
+    sqlite: &sqlx::migrate!("migrations/sqlite"),
+    postgres: &sqlx::migrate!("migrations/postgres"),
+};
+
+/// A song to store: what it was written for, and what was written.
+#[derive(Debug, Clone)]
+pub struct NewSong<'a> {
+    /// The genre it was written in.
+    pub genre: &'a str,
+    /// The theme it was written about.
+    pub theme: &'a str,
+    /// The title and lyrics.
+    pub written: &'a WrittenSong,
+    /// The model that wrote it.
+    pub model: &'a str,
+}
+
+/// An album to store.
+#[derive(Debug, Clone)]
+pub struct NewAlbum<'a> {
+    /// The title.
+    pub title: &'a str,
+    /// The genre.
+    pub genre: &'a str,
+    /// The theme.
+    pub theme: &'a str,
+    /// The cover, as the cover designer returned it.
+    pub cover: &'a Cover,
+    /// The tracks, in order.
+    pub songs: &'a [NewSong<'a>],
+}
+
+/// One page of songs and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct SongPage {
+    /// The songs, newest first.
+    pub songs: Vec<Song>,
+    /// Set when there are more songs.
+    pub next: Option<Cursor>,
+}
+
+const SONG_COLUMNS: &str = "id, album_id, title, genre, theme, lyrics, model, create_time";
+
+/// Where songs and albums live. Cheap to clone: clones share the pool.
+#[derive(Debug, Clone)]
+pub struct SongStore {
+    pool: AnyPool,
+}
+
+impl SongStore {
+    /// A store on a migrated pool.
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// Stores a song that belongs to no album.
+    pub async fn insert_song(&self, song: &NewSong<'_>) -> Result<Song, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let stored = insert_song(&mut tx, song, None, 1, db::now_micros()).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Stores an album and all its songs, or nothing.
+    pub async fn insert_album(&self, album: &NewAlbum<'_>) -> Result<Album, sqlx::Error> {
+        let id = Uuid::now_v7();
+        let create_time = db::now_micros();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO albums (id, title, genre, theme, cover, create_time) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id.to_string())
+            .bind(album.title)
+            .bind(album.genre)
+            .bind(album.theme)
+            .bind(album.cover.encode_to_vec())
+            .bind(create_time)
+            .execute(&mut *tx)
+            .await?;
+        let mut songs = Vec::with_capacity(album.songs.len());
+        for (track, song) in (1..).zip(album.songs) {
+            songs.push(insert_song(&mut tx, song, Some(id), track, create_time).await?);
+        }
+        tx.commit().await?;
+        Ok(Album {
+            id: id.to_string(),
+            title: album.title.to_owned(),
+            genre: album.genre.to_owned(),
+            theme: album.theme.to_owned(),
+            songs,
+            cover: Some(album.cover.clone()),
+            create_time: Some(db::timestamp(create_time)),
+        })
+    }
+
+    /// One song.
+    pub async fn song(&self, id: Uuid) -> Result<Option<Song>, sqlx::Error> {
+        sqlx::query(&format!("SELECT {SONG_COLUMNS} FROM songs WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| song_from_row(&row))
+            .transpose()
+    }
+
+    /// One album with its songs in track order.
+    pub async fn album(&self, id: Uuid) -> Result<Option<Album>, sqlx::Error> {
+        let Some(row) = sqlx::query(
+            "SELECT id, title, genre, theme, cover, create_time FROM albums WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let songs = sqlx::query(&format!(
+            "SELECT {SONG_COLUMNS} FROM songs WHERE album_id = $1 ORDER BY track"
+        ))
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(song_from_row)
+        .collect::<Result<_, _>>()?;
+        let cover: Vec<u8> = row.try_get("cover")?;
+        let cover =
+            Cover::decode(cover.as_slice()).map_err(|error| sqlx::Error::Decode(error.into()))?;
+        Ok(Some(Album {
+            id: row.try_get("id")?,
+            title: row.try_get("title")?,
+            genre: row.try_get("genre")?,
+            theme: row.try_get("theme")?,
+            songs,
+            cover: Some(cover),
+            create_time: Some(db::timestamp(row.try_get("create_time")?)),
+        }))
+    }
+
+    /// Up to `limit` songs after `after`, newest first, of one genre (by its key) or of
+    /// every genre.
+    pub async fn list(
+        &self,
+        genre_key: Option<&str>,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<SongPage, sqlx::Error> {
+        let mut conditions = Vec::new();
+        let mut parameter = 0;
+        let mut next = || {
+            parameter += 1;
+            format!("${parameter}")
+        };
+        if genre_key.is_some() {
+            conditions.push(format!("genre_key = {}", next()));
+        }
+        if after.is_some() {
+            let (time, same_time, id) = (next(), next(), next());
+            conditions.push(format!(
+                "(create_time < {time} OR (create_time = {same_time} AND id < {id}))"
+            ));
+        }
+        let filter = match conditions.is_empty() {
+            true => String::new(),
+            false => format!("WHERE {}", conditions.join(" AND ")),
+        };
+        let limit_parameter = next();
+        let sql = format!(
+            "SELECT {SONG_COLUMNS} FROM songs {filter} ORDER BY create_time DESC, id DESC LIMIT {limit_parameter}"
+        );
+        let mut query = sqlx::query(&sql);
+        if let Some(key) = genre_key {
+            query = query.bind(key);
+        }
+        if let Some(cursor) = after {
+            query = query
+                .bind(cursor.create_time)
+                .bind(cursor.create_time)
+                .bind(cursor.id.to_string());
+        }
+        // One more than asked tells whether another page exists.
+        let rows = query.bind(limit as i64 + 1).fetch_all(&self.pool).await?;
+        let more = rows.len() > limit;
+        let mut songs = Vec::with_capacity(limit);
+        let mut last = None;
+        for row in rows.iter().take(limit) {
+            last = Some(Cursor {
+                create_time: row.try_get("create_time")?,
+                id: parse_id(row.try_get("id")?)?,
+            });
+            songs.push(song_from_row(row)?);
+        }
+        Ok(SongPage {
+            songs,
+            next: if more { last } else { None },
+        })
+    }
+}
+
+async fn insert_song(
+    tx: &mut Transaction<'static, Any>,
+    song: &NewSong<'_>,
+    album_id: Option<Uuid>,
+    track: i32,
+    create_time: i64,
+) -> Result<Song, sqlx::Error> {
+    let id = Uuid::now_v7();
+    let album_id = album_id.map(|id| id.to_string());
+    sqlx::query(
+        "INSERT INTO songs (id, album_id, track, title, genre, genre_key, theme, lyrics, model, create_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id.to_string())
+    .bind(album_id.clone())
+    .bind(track)
+    .bind(&song.written.title)
+    .bind(song.genre)
+    .bind(genre_key(song.genre))
+    .bind(song.theme)
+    .bind(&song.written.lyrics)
+    .bind(song.model)
+    .bind(create_time)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Song {
+        id: id.to_string(),
+        title: song.written.title.clone(),
+        genre: song.genre.to_owned(),
+        theme: song.theme.to_owned(),
+        lyrics: song.written.lyrics.clone(),
+        album_id: album_id.unwrap_or_default(),
+        create_time: Some(db::timestamp(create_time)),
+        model: song.model.to_owned(),
+    })
+}
+
+fn parse_id(id: String) -> Result<Uuid, sqlx::Error> {
+    Uuid::parse_str(&id).map_err(|error| sqlx::Error::Decode(error.into()))
+}
+
+fn song_from_row(row: &AnyRow) -> Result<Song, sqlx::Error> {
+    let album_id: Option<String> = row.try_get("album_id")?;
+    Ok(Song {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        genre: row.try_get("genre")?,
+        theme: row.try_get("theme")?,
+        lyrics: row.try_get("lyrics")?,
+        album_id: album_id.unwrap_or_default(),
+        create_time: Some(db::timestamp(row.try_get("create_time")?)),
+        model: row.try_get("model")?,
+    })
+}
