@@ -160,6 +160,8 @@ struct Words {
     genre: String,
 }
 
+const MAX_KEYWORD: usize = 24;
+
 const STOPWORDS: &[&str] = &[
     "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "about", "my",
     "your", "our", "is", "are", "be", "it", "its", "this", "that", "from", "by", "as", "i", "we",
@@ -191,11 +193,15 @@ impl Words {
                 .iter()
                 .any(|keyword| keyword.to_lowercase() == lower);
             if word.chars().count() > 2 && !STOPWORDS.contains(&lower.as_str()) && !seen {
-                keywords.push(word.clone());
+                // A 500-letter "word" would make a 500-letter title.
+                keywords.push(word.chars().take(MAX_KEYWORD).collect());
             }
         }
         if keywords.is_empty() {
-            keywords = words.clone();
+            keywords = words
+                .iter()
+                .map(|word| word.chars().take(MAX_KEYWORD).collect())
+                .collect();
         }
         if keywords.is_empty() {
             keywords.push(genre_key(genre));
@@ -405,6 +411,18 @@ mod tests {
         let songs: Vec<String> = tracks.iter().map(compose).collect();
         assert_eq!(songs[0], compose(&brief("jazz", "rain")));
         assert!(songs[0] != songs[1] && songs[1] != songs[2] && songs[0] != songs[2]);
+    }
+
+    #[test]
+    fn the_longest_themes_still_make_songs() {
+        for theme in [
+            "ł".repeat(500),
+            "a ".repeat(250),
+            format!("{} {}", "x".repeat(300), "y".repeat(199)),
+        ] {
+            let text = compose(&brief("jazz", &theme));
+            assert!(WrittenSong::parse(&text).is_ok(), "{text}");
+        }
     }
 
     #[test]

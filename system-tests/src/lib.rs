@@ -1,0 +1,286 @@
+//! Runs the whole back end for a test: the cover designer and the song producer, each
+//! on a random port, each with its own database, speaking mutual TLS with certificates
+//! from a throw-away CA, exactly as they run in production minus Envoy.
+//!
+//! Tests get gRPC clients that hold a client certificate, as Envoy does, and talk to
+//! the services only over the network.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use cover_designer::startup::Application as CoverDesignerApp;
+use song_producer::{
+    configuration::{CoverDesignerSettings, Settings as SongProducerSettings},
+    startup::Application as SongProducerApp,
+};
+use superstar_proto::v1::{
+    cover_designer_client::CoverDesignerClient, song_producer_client::SongProducerClient,
+};
+use superstar_runtime::{
+    host::{Drain, HostSettings},
+    shutdown::Shutdown,
+    tls::TlsFiles,
+};
+use superstar_testkit::{TestCa, channel, scratch_postgres, wait_until_serving};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+/// Which database engine the services use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file per service in a temporary folder.
+    Sqlite,
+    /// A scratch PostgreSQL database per service.
+    Postgres,
+}
+
+/// A service running in this process.
+pub struct Running {
+    /// Its gRPC address.
+    pub addr: SocketAddr,
+    /// Its metrics address.
+    pub metrics_addr: SocketAddr,
+    shutdown: Shutdown,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Triggers the shutdown without waiting for it.
+    pub fn trigger_shutdown(&self) {
+        self.shutdown.trigger();
+    }
+
+    /// Stops the service and waits until it has.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the service stops within 10 s")
+            .expect("the service task does not panic");
+    }
+}
+
+/// Both services and clients for them. See the [crate documentation](crate).
+pub struct TestSystem {
+    /// The CA every certificate comes from.
+    pub ca: TestCa,
+    /// The certificate the test's clients present (as Envoy presents its own).
+    pub client_tls: TlsFiles,
+    /// A song producer client over mTLS.
+    pub songs: SongProducerClient<Channel>,
+    /// A cover designer client over mTLS.
+    pub covers: CoverDesignerClient<Channel>,
+    /// The running song producer.
+    pub song_producer: Running,
+    /// The running cover designer (`None` once stopped by a test).
+    pub cover_designer: Option<Running>,
+    databases: Databases,
+    drain: Drain,
+    _folder: TempDir,
+}
+
+struct Databases {
+    song_producer: String,
+    cover_designer: String,
+}
+
+impl TestSystem {
+    /// Starts both services on SQLite.
+    pub async fn start() -> Self {
+        Self::start_on(Backend::Sqlite).await
+    }
+
+    /// Starts both services on `backend`.
+    pub async fn start_on(backend: Backend) -> Self {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let databases = match backend {
+            Backend::Sqlite => Databases {
+                song_producer: format!(
+                    "sqlite://{}",
+                    folder.path().join("song-producer.db").display()
+                ),
+                cover_designer: format!(
+                    "sqlite://{}",
+                    folder.path().join("cover-designer.db").display()
+                ),
+            },
+            Backend::Postgres => Databases {
+                song_producer: scratch_postgres().await,
+                cover_designer: scratch_postgres().await,
+            },
+        };
+        let drain = Drain {
+            grace: Duration::ZERO,
+            timeout: Duration::from_secs(8),
+        };
+        Self::boot(TestCa::new("Superstar test CA"), databases, drain, folder).await
+    }
+
+    /// Starts both services with `grace` between NOT_SERVING and closing.
+    pub async fn start_with_grace(grace: Duration) -> Self {
+        let mut system = Self::start().await;
+        system.drain.grace = grace;
+        system.restart().await
+    }
+
+    async fn boot(ca: TestCa, databases: Databases, drain: Drain, folder: TempDir) -> Self {
+        let cover_designer = start_cover_designer(&ca, &databases.cover_designer, drain).await;
+        let song_producer =
+            start_song_producer(&ca, &databases.song_producer, cover_designer.addr, drain).await;
+        let client_tls = ca.issue("test-client");
+        let songs_channel = connect(song_producer.addr, &ca, &client_tls).await;
+        let covers_channel = connect(cover_designer.addr, &ca, &client_tls).await;
+        wait_until_serving(songs_channel.clone(), superstar_proto::SONG_PRODUCER).await;
+        wait_until_serving(covers_channel.clone(), superstar_proto::COVER_DESIGNER).await;
+        Self {
+            ca,
+            client_tls,
+            songs: SongProducerClient::new(songs_channel),
+            covers: CoverDesignerClient::new(covers_channel),
+            song_producer,
+            cover_designer: Some(cover_designer),
+            databases,
+            drain,
+            _folder: folder,
+        }
+    }
+
+    /// Stops both services and starts them again on the same databases and CA.
+    pub async fn restart(self) -> Self {
+        let Self {
+            ca,
+            song_producer,
+            cover_designer,
+            databases,
+            drain,
+            _folder,
+            ..
+        } = self;
+        song_producer.stop().await;
+        if let Some(cover_designer) = cover_designer {
+            cover_designer.stop().await;
+        }
+        Self::boot(ca, databases, drain, _folder).await
+    }
+
+    /// Stops the cover designer, so the song producer cannot reach it.
+    pub async fn stop_cover_designer(&mut self) {
+        if let Some(cover_designer) = self.cover_designer.take() {
+            cover_designer.stop().await;
+        }
+    }
+
+    /// The cover designer's gRPC address.
+    pub fn cover_designer_addr(&self) -> SocketAddr {
+        self.cover_designer
+            .as_ref()
+            .expect("the cover designer runs")
+            .addr
+    }
+}
+
+async fn connect(addr: SocketAddr, ca: &TestCa, client: &TlsFiles) -> Channel {
+    channel(addr, ca.ca_path(), Some(client))
+        .await
+        .expect("a mTLS connection")
+}
+
+fn host_settings(ca: &TestCa, name: &str, drain: Drain) -> HostSettings {
+    HostSettings {
+        listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls: ca.issue(name),
+        drain,
+    }
+}
+
+async fn start_cover_designer(ca: &TestCa, database_url: &str, drain: Drain) -> Running {
+    let settings = cover_designer::configuration::Settings {
+        host: host_settings(ca, "cover-designer", drain),
+        database_url: database_url.to_owned(),
+    };
+    let app = CoverDesignerApp::build(settings)
+        .await
+        .expect("the cover designer starts");
+    let (addr, metrics_addr) = (app.local_addr(), app.metrics_addr());
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(run(app.run_until_stopped(shutdown.clone())));
+    Running {
+        addr,
+        metrics_addr,
+        shutdown,
+        task,
+    }
+}
+
+async fn start_song_producer(
+    ca: &TestCa,
+    database_url: &str,
+    covers: SocketAddr,
+    drain: Drain,
+) -> Running {
+    let settings = SongProducerSettings {
+        host: host_settings(ca, "song-producer", drain),
+        database_url: database_url.to_owned(),
+        cover_designer: CoverDesignerSettings {
+            url: format!("https://localhost:{}", covers.port()),
+            tls: ca.issue("song-producer-client"),
+        },
+    };
+    let app = SongProducerApp::build(settings)
+        .await
+        .expect("the song producer starts");
+    let (addr, metrics_addr) = (app.local_addr(), app.metrics_addr());
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(run(app.run_until_stopped(shutdown.clone())));
+    Running {
+        addr,
+        metrics_addr,
+        shutdown,
+        task,
+    }
+}
+
+async fn run<E: std::fmt::Display>(serve: impl Future<Output = Result<(), E>>) {
+    if let Err(error) = serve.await {
+        panic!("the service failed: {error}");
+    }
+}
+
+/// `GET path` over plain HTTP/1.0, returning the body: enough for `/metrics`.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("the metrics port answers");
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .await
+        .expect("the request is sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("a response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    body.to_owned()
+}
+
+/// The value of the sample of `metric` whose labels contain every one of `labels`
+/// (0 when there is none yet).
+pub fn sample(metrics: &str, metric: &str, labels: &[&str]) -> f64 {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with(metric) && labels.iter().all(|label| line.contains(label)))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Where the CA's files live, for tests that need a path.
+pub fn ca_file(system: &TestSystem) -> PathBuf {
+    system.ca.ca_path().to_owned()
+}

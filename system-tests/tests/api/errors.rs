@@ -1,0 +1,265 @@
+//! SPEC section 4 as the services answer it: INVALID_ARGUMENT naming the field,
+//! NOT_FOUND for unknown ids. (UNAVAILABLE: `albums::a_failed_album_leaves_nothing_behind`.)
+
+use prost_types::FieldMask;
+use superstar_proto::v1::{
+    DesignCoverRequest, GenerateLyricsRequest, GetAlbumRequest, GetCoverImageRequest,
+    GetCoverRequest, GetSongRequest, ListSongsRequest, SongIdea,
+};
+use superstar_system_tests::TestSystem;
+use tonic::{Code, Status};
+
+use super::*;
+
+#[track_caller]
+fn assert_invalid(result: Result<impl std::fmt::Debug, Status>, field: &str) {
+    let error = result.expect_err("an invalid request");
+    assert_eq!(error.code(), Code::InvalidArgument, "{error:?}");
+    assert!(
+        error.message().starts_with(&format!("{field}: ")),
+        "the message names {field}: {:?}",
+        error.message()
+    );
+}
+
+#[tokio::test]
+async fn make_me_superstar_names_each_invalid_field() {
+    let mut system = TestSystem::start().await;
+    let long = |n: usize| "x".repeat(n);
+    let cases = [
+        (album_request("", "rain", 1), "genre"),
+        (album_request(&long(65), "rain", 1), "genre"),
+        (album_request("jazz", "   ", 1), "theme"),
+        (album_request("jazz", &long(501), 1), "theme"),
+        (album_request("jazz", "rain", 11), "songs_count"),
+        (album_request("jazz", "rain", -1), "songs_count"),
+        (
+            MakeMeSuperstarRequest {
+                cover_description: long(1001),
+                ..album_request("jazz", "rain", 1)
+            },
+            "cover_description",
+        ),
+    ];
+    for (request, field) in cases {
+        assert_invalid(system.songs.make_me_superstar(request).await, field);
+    }
+    // Limits are inclusive, and counted in characters, not bytes.
+    let edge = album_request(&"ż".repeat(64), &"ł".repeat(500), 10);
+    assert_eq!(
+        system
+            .songs
+            .make_me_superstar(edge)
+            .await
+            .unwrap()
+            .into_inner()
+            .songs
+            .len(),
+        10
+    );
+}
+
+#[tokio::test]
+async fn streaming_rpcs_name_invalid_fields() {
+    let mut system = TestSystem::start().await;
+    let request = GenerateLyricsRequest {
+        genre: "jazz".into(),
+        theme: String::new(),
+        songs_count: 1,
+    };
+    assert_invalid(system.songs.generate_lyrics(request).await, "theme");
+
+    let idea = |genre: &str, theme: &str| SongIdea {
+        genre: genre.into(),
+        theme: theme.into(),
+    };
+    assert_invalid(
+        system
+            .songs
+            .compile_album(tokio_stream::iter(Vec::<SongIdea>::new()))
+            .await,
+        "ideas",
+    );
+    assert_invalid(
+        system
+            .songs
+            .compile_album(tokio_stream::iter(vec![idea("jazz", "rain"); 11]))
+            .await,
+        "ideas",
+    );
+    let error = system
+        .songs
+        .compile_album(tokio_stream::iter(vec![
+            idea("jazz", "rain"),
+            idea("", "rain"),
+        ]))
+        .await
+        .expect_err("an idea without a genre");
+    assert_eq!(error.message(), "genre: is required (idea 2)");
+}
+
+#[tokio::test]
+async fn reads_name_invalid_fields() {
+    let mut system = TestSystem::start().await;
+    assert_invalid(
+        system
+            .songs
+            .get_song(GetSongRequest {
+                id: "42".into(),
+                read_mask: None,
+            })
+            .await,
+        "id",
+    );
+    assert_invalid(
+        system
+            .songs
+            .get_album(GetAlbumRequest { id: String::new() })
+            .await,
+        "id",
+    );
+    let album = system
+        .songs
+        .make_me_superstar(album_request("jazz", "rain", 1))
+        .await
+        .unwrap()
+        .into_inner();
+    let mask = FieldMask {
+        paths: vec!["title".into(), "tempo".into()],
+    };
+    assert_invalid(
+        system
+            .songs
+            .get_song(GetSongRequest {
+                id: album.songs[0].id.clone(),
+                read_mask: Some(mask),
+            })
+            .await,
+        "read_mask",
+    );
+
+    let list = |page_size: i32, page_token: &str, genre: &str| ListSongsRequest {
+        page_size,
+        page_token: page_token.into(),
+        genre: genre.into(),
+    };
+    assert_invalid(
+        system.songs.list_songs(list(101, "", "")).await,
+        "page_size",
+    );
+    assert_invalid(system.songs.list_songs(list(-5, "", "")).await, "page_size");
+    assert_invalid(
+        system.songs.list_songs(list(1, "forged-token", "")).await,
+        "page_token",
+    );
+    assert_invalid(
+        system.songs.list_songs(list(1, "", &"g".repeat(65))).await,
+        "genre",
+    );
+
+    // A real token used with another filter is refused too.
+    system
+        .songs
+        .make_me_superstar(album_request("jazz", "snow", 1))
+        .await
+        .unwrap();
+    let page = system
+        .songs
+        .list_songs(list(1, "", ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!page.next_page_token.is_empty());
+    assert_invalid(
+        system
+            .songs
+            .list_songs(list(1, &page.next_page_token, "jazz"))
+            .await,
+        "page_token",
+    );
+}
+
+#[tokio::test]
+async fn design_cover_names_invalid_fields() {
+    let mut system = TestSystem::start().await;
+    let request = |description: String, title: String| DesignCoverRequest {
+        description,
+        title,
+        genre: String::new(),
+    };
+    assert_invalid(
+        system
+            .covers
+            .design_cover(request(String::new(), String::new()))
+            .await,
+        "description",
+    );
+    assert_invalid(
+        system
+            .covers
+            .design_cover(request("x".repeat(1001), String::new()))
+            .await,
+        "description",
+    );
+    assert_invalid(
+        system
+            .covers
+            .design_cover(request("x".into(), "t".repeat(201)))
+            .await,
+        "title",
+    );
+    assert_invalid(
+        system
+            .covers
+            .get_cover(GetCoverRequest { id: "nope".into() })
+            .await,
+        "id",
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_are_not_found() {
+    let mut system = TestSystem::start().await;
+    let unknown = "0195f0a4-7c3e-7d52-9d1c-3f1a2b3c4d5e".to_owned();
+    let not_found = |status: Status| {
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        assert!(status.message().contains(&unknown), "{}", status.message());
+    };
+    not_found(
+        system
+            .songs
+            .get_song(GetSongRequest {
+                id: unknown.clone(),
+                read_mask: None,
+            })
+            .await
+            .unwrap_err(),
+    );
+    not_found(
+        system
+            .songs
+            .get_album(GetAlbumRequest {
+                id: unknown.clone(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    not_found(
+        system
+            .covers
+            .get_cover(GetCoverRequest {
+                id: unknown.clone(),
+            })
+            .await
+            .unwrap_err(),
+    );
+    not_found(
+        system
+            .covers
+            .get_cover_image(GetCoverImageRequest {
+                id: unknown.clone(),
+            })
+            .await
+            .unwrap_err(),
+    );
+}
