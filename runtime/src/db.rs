@@ -48,7 +48,8 @@ pub enum DbError {
 /// Opens a pool on `url` and brings its schema up to date.
 pub async fn connect(url: &str, migrations: &Migrations) -> Result<AnyPool, DbError> {
     sqlx::any::install_default_drivers();
-    let (url, migrator) = if url.starts_with("sqlite:") {
+    let is_sqlite = url.starts_with("sqlite:");
+    let (url, migrator) = if is_sqlite {
         (sqlite_url(url)?, migrations.sqlite)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         (url.to_owned(), migrations.postgres)
@@ -56,7 +57,6 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<AnyPool, DbEr
         return Err(DbError::Scheme);
     };
     let options = AnyConnectOptions::from_str(&url).map_err(DbError::Connect)?;
-    let is_sqlite = migrator as *const Migrator == migrations.sqlite as *const Migrator;
     let pool = AnyPoolOptions::new()
         .max_connections(if is_sqlite { 8 } else { 16 })
         .acquire_timeout(Duration::from_secs(5))
@@ -85,16 +85,14 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<AnyPool, DbEr
 fn sqlite_url(url: &str) -> Result<String, DbError> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or_default();
-    if !path.is_empty() && path != ":memory:" {
-        if let Some(folder) = Path::new(path)
-            .parent()
-            .filter(|folder| !folder.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(folder).map_err(|source| DbError::Folder {
-                folder: folder.display().to_string(),
-                source,
-            })?;
-        }
+    let folder = Path::new(path)
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty());
+    if let Some(folder) = folder.filter(|_| path != ":memory:") {
+        std::fs::create_dir_all(folder).map_err(|source| DbError::Folder {
+            folder: folder.display().to_string(),
+            source,
+        })?;
     }
     Ok(if url.contains("mode=") {
         url.to_owned()

@@ -119,10 +119,12 @@ pub async fn wait_until_serving(channel: Channel, service: &str) {
     };
     let ready = async {
         loop {
-            if let Ok(response) = health.check(request()).await {
-                if response.into_inner().status() == ServingStatus::Serving {
-                    return;
-                }
+            let status = health
+                .check(request())
+                .await
+                .map(|response| response.into_inner().status());
+            if matches!(status, Ok(ServingStatus::Serving)) {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -152,4 +154,13 @@ pub async fn scratch_postgres() -> String {
         .expect("a scratch database");
     let (base, _) = server.rsplit_once('/').expect("the URL names a database");
     format!("{base}/{name}")
+}
+
+/// A port that was free a moment ago, for a child process that must be told its port.
+/// (In-process services bind port 0 instead, which cannot race.)
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
 }

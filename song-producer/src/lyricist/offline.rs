@@ -247,7 +247,7 @@ impl Song<'_> {
 
     fn render(&self, plan: &Plan, attempt: usize) -> String {
         let title = self.fill(
-            *self.rng("title", "", 0).pick(self.flavour.titles),
+            self.rng("title", "", 0).pick::<&str>(self.flavour.titles),
             &mut self.rng("title words", "", 0),
         );
         let chorus = self.chorus(&mut self.rng("chorus", &plan.chorus_salt, 0));
@@ -292,7 +292,7 @@ impl Song<'_> {
     }
 
     fn chorus(&self, rng: &mut SplitMix64) -> Vec<String> {
-        let hook = self.fill(*rng.pick(self.flavour.hooks), rng);
+        let hook = self.fill(rng.pick::<&str>(self.flavour.hooks), rng);
         let group = rng.pick(self.flavour.rhymes);
         let [first, second] = self.couplet(rng, group);
         vec![hook.clone(), first, second, hook]

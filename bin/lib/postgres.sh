@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Starts a throw-away PostgreSQL server for the tests, idempotently, and exports
+# SUPERSTAR_TEST_POSTGRES_URL. Sourced by bin/test.
+#
+# - Uses Debian's PostgreSQL, installing it with apt-get when no server binary exists.
+# - Keeps its data under target/test-postgres (git-ignored) and listens on 127.0.0.1
+#   only, on a free port chosen at first start and reused afterwards.
+# - A server this script started earlier and that still runs is reused as it is.
+# - PostgreSQL refuses to run as root, so as root the server runs as `postgres`.
+
+postgres_bin_dir() {
+  find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n 1
+}
+
+install_postgres() {
+  if [ -n "$(postgres_bin_dir)" ]; then return; fi
+  echo "bin/test: installing PostgreSQL (Debian package)"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start_test_postgres() {
+  install_postgres
+  local bin root data port as_owner=()
+  bin="$(postgres_bin_dir)"
+  root="$PWD/target/test-postgres"
+  data="$root/data"
+  mkdir -p "$root"
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir "$root" --shell /usr/sbin/nologin postgres
+    chown postgres "$root"
+    as_owner=(runuser -u postgres --)
+  fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    "${as_owner[@]}" "$bin/initdb" --pgdata="$data" --username=postgres --auth=trust --encoding=UTF8 --no-instructions >/dev/null
+  fi
+  if ! "${as_owner[@]}" "$bin/pg_ctl" status --pgdata="$data" >/dev/null 2>&1; then
+    port="$(free_port)"
+    echo "$port" >"$root/port"
+    "${as_owner[@]}" "$bin/pg_ctl" start --pgdata="$data" --wait --silent --log="$root/server.log" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$root -c fsync=off -c max_connections=300" \
+      || { cat "$root/server.log" >&2; return 1; }
+  fi
+  port="$(cat "$root/port")"
+  export SUPERSTAR_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  # Scratch databases of earlier runs.
+  "$bin/psql" -qAt "$SUPERSTAR_TEST_POSTGRES_URL" \
+    -c "SELECT datname FROM pg_database WHERE datname LIKE 'superstar_test_%'" |
+    while read -r name; do "$bin/psql" -q "$SUPERSTAR_TEST_POSTGRES_URL" -c "DROP DATABASE \"$name\"" >/dev/null; done
+  echo "bin/test: PostgreSQL on 127.0.0.1:$port"
+}

@@ -1,0 +1,150 @@
+//! The real `song-producer` binary, as an orchestrator runs it: configured by the
+//! environment, stopped by SIGTERM.
+
+use std::{
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use superstar_proto::v1::{
+    JamRequest, JamRevise, JamStart, jam_reply::Event, jam_request::Action,
+    song_producer_client::SongProducerClient,
+};
+use superstar_testkit::{TestCa, channel, free_port, wait_until_serving};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+/// Kills the child if a test fails before it exits by itself.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(ca: &TestCa, folder: &std::path::Path, addr: SocketAddr) -> Process {
+    let server = ca.issue("song-producer");
+    let client = ca.issue("song-producer-client");
+    let child = Command::new(env!("CARGO_BIN_EXE_song-producer"))
+        .env_clear()
+        .env("LISTEN_ADDR", addr.to_string())
+        .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", folder.join("songs.db").display()),
+        )
+        .env("TLS_CERT", &server.cert)
+        .env("TLS_KEY", &server.key)
+        .env("TLS_CA", &server.ca)
+        .env("TLS_CLIENT_CERT", &client.cert)
+        .env("TLS_CLIENT_KEY", &client.key)
+        .env("COVER_DESIGNER_URL", "https://localhost:1")
+        .env("DRAIN_GRACE_MS", "500")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    Process(child)
+}
+
+#[tokio::test]
+async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
+    let ca = TestCa::new("lifecycle CA");
+    let folder = tempfile::tempdir().unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut process = spawn(&ca, folder.path(), addr);
+
+    let me = ca.issue("test-client");
+    let channel = loop {
+        // The process needs a moment to bind; connection refusals until then are expected.
+        match channel(addr, ca.ca_path(), Some(&me)).await {
+            Ok(channel) => break channel,
+            Err(_) if process.0.try_wait().unwrap().is_none() => {
+                tokio::time::sleep(Duration::from_millis(10)).await
+            }
+            Err(error) => panic!("the song producer exited: {error}"),
+        }
+    };
+    wait_until_serving(channel.clone(), superstar_proto::SONG_PRODUCER).await;
+
+    // A Jam session is open when the signal arrives.
+    let (requests, outbound) = mpsc::channel(2);
+    let mut replies = SongProducerClient::new(channel.clone())
+        .jam(ReceiverStream::new(outbound))
+        .await
+        .unwrap()
+        .into_inner();
+    requests
+        .send(JamRequest {
+            action: Some(Action::Start(JamStart {
+                genre: "jazz".into(),
+                theme: "closing time".into(),
+            })),
+        })
+        .await
+        .unwrap();
+    while !matches!(
+        replies.message().await.unwrap().unwrap().event,
+        Some(Event::Song(_))
+    ) {}
+
+    let signalled = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &process.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut health = HealthClient::new(channel);
+    let check = HealthCheckRequest {
+        service: String::new(),
+    };
+    loop {
+        let status = health
+            .check(check.clone())
+            .await
+            .expect("answering during the grace period");
+        if status.into_inner().status() == ServingStatus::NotServing {
+            break;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_millis(500),
+            "NOT_SERVING within the grace period"
+        );
+        tokio::task::yield_now().await;
+    }
+
+    // The open session still works: one more take, then the client ends it.
+    requests
+        .send(JamRequest {
+            action: Some(Action::Revise(JamRevise {
+                instruction: "shorter".into(),
+            })),
+        })
+        .await
+        .unwrap();
+    while !matches!(
+        replies.message().await.unwrap().unwrap().event,
+        Some(Event::Song(_))
+    ) {}
+    drop(requests);
+    assert!(replies.message().await.unwrap().is_none());
+
+    let exit = loop {
+        if let Some(exit) = process.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "the process exits within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+}
