@@ -1,0 +1,273 @@
+//! The gateway's settings: the `.env` values that shape Envoy's config.
+
+use std::{collections::BTreeMap, fmt, path::Path};
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{name}: {reason}")]
+pub struct SettingError {
+    /// The variable.
+    pub name: &'static str,
+    /// What is wrong (never the value: it may be a key).
+    pub reason: String,
+}
+
+fn error(name: &'static str, reason: impl Into<String>) -> SettingError {
+    SettingError {
+        name,
+        reason: reason.into(),
+    }
+}
+
+/// A client allowed through the gateway, and its API key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiClient {
+    /// The client's name: forwarded to the services and keying its rate limits.
+    pub name: String,
+    /// The key the client presents.
+    pub key: String,
+}
+
+impl fmt::Debug for ApiClient {
+    /// Keys are secrets: they never reach a log, not even a debug one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("name", &self.name)
+            .field("key", &"<hidden>")
+            .finish()
+    }
+}
+
+/// A token bucket: `per_second` tokens a second, at most `burst` saved up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenBucket {
+    /// Tokens added each second.
+    pub per_second: u32,
+    /// The bucket's size.
+    pub burst: u32,
+}
+
+/// Everything the rendered config depends on besides the profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySettings {
+    /// `SUPERSTAR_API_KEYS`: `client:key` pairs, comma-separated.
+    pub clients: Vec<ApiClient>,
+    /// `GATEWAY_PORT`, default 8443.
+    pub port: u16,
+    /// The limit on RPCs that call a model (`MODEL_RATE_PER_SECOND`, `MODEL_BURST`; 2/s, 10).
+    pub model_limit: TokenBucket,
+    /// The limit on reads (`READ_RATE_PER_SECOND`, `READ_BURST`; 50/s, 100).
+    pub read_limit: TokenBucket,
+}
+
+impl GatewaySettings {
+    /// Reads the settings from `variables` (the `.env` file overlaid with the environment).
+    pub fn from_variables(variables: &BTreeMap<String, String>) -> Result<Self, SettingError> {
+        let get = |name: &str| {
+            variables
+                .get(name)
+                .map(|value| value.trim())
+                .filter(|value| !value.is_empty())
+        };
+        let number = |name: &'static str, default: u32| -> Result<u32, SettingError> {
+            match get(name) {
+                None => Ok(default),
+                Some(value) => value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|number| *number > 0)
+                    .ok_or_else(|| error(name, "must be a whole number above 0")),
+            }
+        };
+        let port = number("GATEWAY_PORT", 8443)?;
+        let port =
+            u16::try_from(port).map_err(|_| error("GATEWAY_PORT", "must be a port number"))?;
+        let keys = get("SUPERSTAR_API_KEYS").ok_or_else(|| {
+            error(
+                "SUPERSTAR_API_KEYS",
+                "is required: client:key pairs (bin/dev_init.sh makes one)",
+            )
+        })?;
+        Ok(Self {
+            clients: parse_clients(keys)?,
+            port,
+            model_limit: TokenBucket {
+                per_second: number("MODEL_RATE_PER_SECOND", 2)?,
+                burst: number("MODEL_BURST", 10)?,
+            },
+            read_limit: TokenBucket {
+                per_second: number("READ_RATE_PER_SECOND", 50)?,
+                burst: number("READ_BURST", 100)?,
+            },
+        })
+    }
+}
+
+fn parse_clients(value: &str) -> Result<Vec<ApiClient>, SettingError> {
+    let mut clients: Vec<ApiClient> = Vec::new();
+    for (index, pair) in value
+        .split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .enumerate()
+    {
+        let position = index + 1;
+        let (name, key) = pair.split_once(':').ok_or_else(|| {
+            error(
+                "SUPERSTAR_API_KEYS",
+                format!("entry {position} is not client:key"),
+            )
+        })?;
+        let (name, key) = (name.trim(), key.trim());
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !valid_name {
+            return Err(error(
+                "SUPERSTAR_API_KEYS",
+                format!("entry {position}: a client name is letters, digits, '-', '_' or '.'"),
+            ));
+        }
+        if key.len() < 16 || !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(error(
+                "SUPERSTAR_API_KEYS",
+                format!("the key of client {name} must be at least 16 visible ASCII characters"),
+            ));
+        }
+        if clients
+            .iter()
+            .any(|client| client.name == name || client.key == key)
+        {
+            return Err(error(
+                "SUPERSTAR_API_KEYS",
+                format!("client {name} or its key appears twice"),
+            ));
+        }
+        clients.push(ApiClient {
+            name: name.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+    if clients.is_empty() {
+        return Err(error("SUPERSTAR_API_KEYS", "names no client"));
+    }
+    Ok(clients)
+}
+
+/// Reads a `.env` file: `NAME=value` lines, `#` comments, optional quotes around values.
+pub fn read_env_file(path: &Path) -> std::io::Result<BTreeMap<String, String>> {
+    Ok(parse_env(&std::fs::read_to_string(path)?))
+}
+
+/// Parses `.env` text (see [`read_env_file`]).
+pub fn parse_env(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.strip_prefix("export ").unwrap_or(line).split_once('='))
+        .map(|(name, value)| {
+            let value = value.trim();
+            let unquoted = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(value);
+            (name.trim().to_owned(), unquoted.to_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<GatewaySettings, SettingError> {
+        GatewaySettings::from_variables(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let settings = settings(&[("SUPERSTAR_API_KEYS", "dev:0123456789abcdef")]).unwrap();
+        assert_eq!(settings.port, 8443);
+        assert_eq!(
+            settings.model_limit,
+            TokenBucket {
+                per_second: 2,
+                burst: 10
+            }
+        );
+        assert_eq!(
+            settings.read_limit,
+            TokenBucket {
+                per_second: 50,
+                burst: 100
+            }
+        );
+        assert_eq!(settings.clients[0].name, "dev");
+    }
+
+    #[test]
+    fn api_keys_are_checked_and_never_echoed() {
+        let key = "supersecretkey-supersecretkey";
+        let clients = settings(&[(
+            "SUPERSTAR_API_KEYS",
+            &format!(" web:{key} , cli:0123456789abcdef "),
+        )])
+        .unwrap()
+        .clients;
+        assert_eq!(
+            clients.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+            ["web", "cli"]
+        );
+        assert!(!format!("{clients:?}").contains(key));
+
+        for bad in [
+            "",
+            "web",
+            "web:short",
+            "we b:0123456789abcdef",
+            "a:0123456789abcdef,a:fedcba9876543210",
+        ] {
+            let error = settings(&[("SUPERSTAR_API_KEYS", bad)]).unwrap_err();
+            assert_eq!(error.name, "SUPERSTAR_API_KEYS", "{bad:?}");
+            assert!(!error.reason.contains("0123456789abcdef"));
+        }
+    }
+
+    #[test]
+    fn numbers_must_be_positive() {
+        let keys = ("SUPERSTAR_API_KEYS", "dev:0123456789abcdef");
+        assert_eq!(
+            settings(&[keys, ("MODEL_BURST", "0")]).unwrap_err().name,
+            "MODEL_BURST"
+        );
+        assert_eq!(
+            settings(&[keys, ("GATEWAY_PORT", "70000")])
+                .unwrap_err()
+                .name,
+            "GATEWAY_PORT"
+        );
+        assert_eq!(
+            settings(&[keys, ("READ_RATE_PER_SECOND", "5")])
+                .unwrap()
+                .read_limit
+                .per_second,
+            5
+        );
+    }
+
+    #[test]
+    fn env_files_parse_like_docker_compose_reads_them() {
+        let env = parse_env("# comment\nA=1\nexport B = \"two words\"\nC='x=y'\n\nD=\n");
+        assert_eq!(env["A"], "1");
+        assert_eq!(env["B"], "two words");
+        assert_eq!(env["C"], "x=y");
+        assert_eq!(env["D"], "");
+    }
+}
