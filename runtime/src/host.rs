@@ -12,7 +12,15 @@
 //! host keeps serving for a short grace period so health checks notice, then stops
 //! accepting connections and lets in-flight RPCs and streams finish, within a bound.
 
-use std::{convert::Infallible, net::SocketAddr, time::Duration};
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use http::{Request, Response};
 use tokio::net::TcpListener;
@@ -207,13 +215,15 @@ impl ServiceHost {
             metrics,
             drain,
         } = self;
-        tokio::spawn(metrics.serve(metrics_listener, shutdown.clone()));
+        let serving = Arc::new(AtomicBool::new(true));
+        tokio::spawn(metrics.serve(metrics_listener, Arc::clone(&serving), shutdown.clone()));
         set_status(&health, &services, ServingStatus::Serving).await;
 
         let stop_accepting = {
             let shutdown = shutdown.clone();
             async move {
                 shutdown.requested().await;
+                serving.store(false, Ordering::Relaxed);
                 set_status(&health, &services, ServingStatus::NotServing).await;
                 tracing::info!(
                     grace_ms = drain.grace.as_millis() as u64,

@@ -17,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod field;
 pub mod host;
+pub mod launch;
 pub mod metrics;
 pub mod observe;
 pub mod seed;

@@ -8,11 +8,25 @@
 //!
 //! The [`observe`](crate::observe) layer records them; [`Metrics::serve`] exposes them
 //! in the text format on their own port (`:9101` song producer, `:9102` cover designer),
-//! outside TLS and the gateway, for a scraper on the private network.
+//! outside TLS and the gateway, for a scraper on the private network. The same port
+//! answers `GET /healthz` (200 while serving, 503 once shutdown begins) for probes that
+//! cannot speak mutual TLS, such as a container's health check (see [`probe`]).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
-use axum::{Router, http::header, response::IntoResponse, routing::get};
+use axum::{
+    Router,
+    http::{StatusCode, header},
+    response::IntoResponse,
+    routing::get,
+};
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
     metrics::{
@@ -130,28 +144,64 @@ impl Metrics {
         text
     }
 
-    /// Serves `GET /metrics` on `listener` until `shutdown` is triggered.
-    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> std::io::Result<()> {
-        let app = Router::new().route(
-            "/metrics",
-            get(move || {
-                let metrics = self.clone();
-                async move {
-                    (
-                        [(
-                            header::CONTENT_TYPE,
-                            "text/plain; version=0.0.4; charset=utf-8",
-                        )],
-                        metrics.render(),
-                    )
-                        .into_response()
+    /// Serves `GET /metrics` and `GET /healthz` on `listener` until `shutdown` is
+    /// triggered. `serving` is what `/healthz` reports.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        serving: Arc<AtomicBool>,
+        shutdown: Shutdown,
+    ) -> std::io::Result<()> {
+        let metrics = move || {
+            let text = self.render();
+            async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    text,
+                )
+                    .into_response()
+            }
+        };
+        let healthz = move || {
+            let serving = serving.load(Ordering::Relaxed);
+            async move {
+                match serving {
+                    true => (StatusCode::OK, "SERVING\n"),
+                    false => (StatusCode::SERVICE_UNAVAILABLE, "NOT_SERVING\n"),
                 }
-            }),
-        );
+            }
+        };
+        let app = Router::new()
+            .route("/metrics", get(metrics))
+            .route("/healthz", get(healthz));
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.requested().await })
             .await
     }
+}
+
+/// Asks `GET /healthz` on the metrics port at `addr` (a loopback address for a
+/// container's own health check) and returns whether the service is serving.
+pub async fn probe(addr: SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        std::io::Result::Ok(
+            response.starts_with(b"HTTP/1.0 200") || response.starts_with(b"HTTP/1.1 200"),
+        )
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), exchange).await,
+        Ok(Ok(true))
+    )
 }
 
 /// The status code as gRPC's own implementations print it (`OK`, `InvalidArgument`, …).

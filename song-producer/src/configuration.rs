@@ -1,6 +1,6 @@
 //! The song producer's settings, read from the environment.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use superstar_runtime::{
     config::{self, ConfigError},
@@ -18,6 +18,9 @@ pub struct Settings {
     pub database_url: String,
     /// How to reach the cover designer.
     pub cover_designer: CoverDesignerSettings,
+    /// `OFFLINE_TYPING_DELAY_MS`: the offline lyricist's pause before each piece of text
+    /// it streams; default 0.
+    pub offline_typing_delay: Duration,
 }
 
 /// How the song producer reaches the cover designer.
@@ -71,6 +74,10 @@ impl Settings {
             host,
             database_url: config::string_or("DATABASE_URL", "sqlite://data/song-producer.db"),
             cover_designer,
+            offline_typing_delay: Duration::from_millis(config::parse_or(
+                "OFFLINE_TYPING_DELAY_MS",
+                0,
+            )?),
         })
     }
 }

@@ -56,7 +56,9 @@ impl Application {
             .client_config(&settings.cover_designer.domain()?)?;
         let covers = CoverClient::new(&settings.cover_designer.url, covers)?;
         let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
-        let lyricist: Arc<dyn Lyricist> = Arc::new(OfflineLyricist);
+        let lyricist: Arc<dyn Lyricist> = Arc::new(OfflineLyricist::with_typing_delay(
+            settings.offline_typing_delay,
+        ));
         let lyricist_model = lyricist.model().to_owned();
         let studio = Studio::new(lyricist, SongStore::new(pool), covers);
         let host = ServiceHost::bind(&settings.host)

@@ -28,13 +28,13 @@ impl Drop for Process {
     }
 }
 
-fn spawn(ca: &TestCa, folder: &std::path::Path, addr: SocketAddr) -> Process {
+fn spawn(ca: &TestCa, folder: &std::path::Path, addr: SocketAddr, metrics: SocketAddr) -> Process {
     let server = ca.issue("song-producer");
     let client = ca.issue("song-producer-client");
     let child = Command::new(env!("CARGO_BIN_EXE_song-producer"))
         .env_clear()
         .env("LISTEN_ADDR", addr.to_string())
-        .env("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("METRICS_ADDR", metrics.to_string())
         .env(
             "DATABASE_URL",
             format!("sqlite://{}", folder.join("songs.db").display()),
@@ -58,7 +58,17 @@ async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
     let ca = TestCa::new("lifecycle CA");
     let folder = tempfile::tempdir().unwrap();
     let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let mut process = spawn(&ca, folder.path(), addr);
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let mut process = spawn(&ca, folder.path(), addr, metrics);
+    // The container health check: `song-producer --probe` asks /healthz on the metrics port.
+    let probe = || {
+        Command::new(env!("CARGO_BIN_EXE_song-producer"))
+            .arg("--probe")
+            .env("METRICS_ADDR", metrics.to_string())
+            .status()
+            .unwrap()
+            .success()
+    };
 
     let me = ca.issue("test-client");
     let channel = loop {
@@ -72,6 +82,7 @@ async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
         }
     };
     wait_until_serving(channel.clone(), superstar_proto::SONG_PRODUCER).await;
+    assert!(probe(), "the probe sees a serving service");
 
     // A Jam session is open when the signal arrives.
     let (requests, outbound) = mpsc::channel(2);
@@ -119,6 +130,8 @@ async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
         );
         tokio::task::yield_now().await;
     }
+
+    assert!(!probe(), "the probe sees the shutdown");
 
     // The open session still works: one more take, then the client ends it.
     requests

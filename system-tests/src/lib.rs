@@ -226,6 +226,7 @@ async fn start_song_producer(
             url: format!("https://localhost:{}", covers.port()),
             tls: ca.issue("song-producer-client"),
         },
+        offline_typing_delay: Duration::ZERO,
     };
     let app = SongProducerApp::build(settings)
         .await

@@ -12,6 +12,9 @@
 //!
 //! The text is streamed a few words at a time, as a model would stream it.
 
+use std::time::Duration;
+
+use futures::StreamExt;
 use superstar_runtime::seed::SplitMix64;
 
 use super::{
@@ -22,7 +25,18 @@ use crate::domain::{SongBrief, genre_key};
 
 /// Writes songs without a model. See the [module documentation](self).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct OfflineLyricist;
+pub struct OfflineLyricist {
+    typing_delay: Duration,
+}
+
+impl OfflineLyricist {
+    /// A lyricist that waits `typing_delay` before each delta, as a model takes time to
+    /// write (`OFFLINE_TYPING_DELAY_MS`; zero, the default, streams at once). A delay
+    /// makes streaming visible in a demo and lets tests watch it.
+    pub fn with_typing_delay(typing_delay: Duration) -> Self {
+        Self { typing_delay }
+    }
+}
 
 impl Lyricist for OfflineLyricist {
     fn model(&self) -> &str {
@@ -30,8 +44,15 @@ impl Lyricist for OfflineLyricist {
     }
 
     fn write(&self, brief: &SongBrief) -> Deltas {
-        let deltas = split_into_deltas(&compose(brief));
-        Box::pin(futures::stream::iter(deltas.into_iter().map(Ok)))
+        let deltas = futures::stream::iter(split_into_deltas(&compose(brief)));
+        if self.typing_delay.is_zero() {
+            return Box::pin(deltas.map(Ok));
+        }
+        let delay = self.typing_delay;
+        Box::pin(deltas.then(move |delta| async move {
+            tokio::time::sleep(delay).await;
+            Ok(delta)
+        }))
     }
 }
 
@@ -537,7 +558,11 @@ mod tests {
     #[tokio::test]
     async fn deltas_concatenate_to_the_song() {
         let brief = brief("polish disco polo", "wakacje nad morzem");
-        let deltas: Vec<String> = OfflineLyricist.write(&brief).try_collect().await.unwrap();
+        let deltas: Vec<String> = OfflineLyricist::default()
+            .write(&brief)
+            .try_collect()
+            .await
+            .unwrap();
         assert!(deltas.len() > 20);
         assert_eq!(deltas.concat(), compose(&brief));
     }
