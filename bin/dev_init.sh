@@ -71,9 +71,9 @@ rm -f certs/ca.srl
 # --- .env ---------------------------------------------------------------------------------
 new_api_key() { echo "dev:$(openssl rand -hex 24)"; }
 if [ ! -f .env ]; then
-  sed "s|^SUPERSTAR_API_KEYS=.*|SUPERSTAR_API_KEYS=$(new_api_key)|" .env.example >.env
-  printf '\n# Who the containers run as, so they can read certs/ and write data/.\nSUPERSTAR_UID=%s\nSUPERSTAR_GID=%s\n' \
-    "$(id -u)" "$(id -g)" >>.env
+  sed -e "s|^SUPERSTAR_API_KEYS=.*|SUPERSTAR_API_KEYS=$(new_api_key)|" \
+    -e "s|^SUPERSTAR_UID=.*|SUPERSTAR_UID=$(id -u)|" -e "s|^SUPERSTAR_GID=.*|SUPERSTAR_GID=$(id -g)|" \
+    .env.example >.env
   say "wrote .env with a fresh API key"
 elif [ "${1:-}" = "--force" ]; then
   sed -i "s|^SUPERSTAR_API_KEYS=.*|SUPERSTAR_API_KEYS=$(new_api_key)|" .env

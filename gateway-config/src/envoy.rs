@@ -46,7 +46,7 @@ impl Profile {
     /// Where Envoy reads the descriptor set.
     pub fn descriptor_path(self) -> &'static str {
         match self {
-            Self::Compose => "/etc/envoy/superstar.pb",
+            Self::Compose => "/etc/superstar/gateway/superstar.pb",
             Self::Local => "envoy/generated/superstar.pb",
         }
     }

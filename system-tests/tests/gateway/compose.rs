@@ -1,0 +1,204 @@
+//! docker-compose.yml, checked without a Docker engine: against the Compose
+//! Specification's schema, and against the gateway's `compose` profile.
+
+use std::collections::BTreeMap;
+
+use gateway_config::{
+    GatewaySettings, Profile,
+    envoy::{COVER_DESIGNER, SONG_PRODUCER, Upstream},
+};
+use serde_json::Value;
+
+use super::*;
+
+fn compose() -> Value {
+    read_yaml(&repo().join("docker-compose.yml"))
+}
+
+#[test]
+fn the_compose_file_follows_the_compose_specification() {
+    let schema_path = repo().join("system-tests/schemas/compose-spec.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).expect("the compose schema"))
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let compose = compose();
+    let errors: Vec<String> = validator
+        .iter_errors(&compose)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn every_build_context_and_dockerfile_exists() {
+    let compose = compose();
+    for (name, service) in compose["services"].as_object().unwrap() {
+        let build = &service["build"];
+        let context = repo().join(
+            build["context"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name} builds")),
+        );
+        let dockerfile = context.join(build["dockerfile"].as_str().unwrap_or("Dockerfile"));
+        assert!(
+            dockerfile.is_file(),
+            "{name}: {} is missing",
+            dockerfile.display()
+        );
+    }
+    let entrypoint = repo().join("envoy/entrypoint.sh");
+    assert!(entrypoint.is_file());
+}
+
+#[test]
+fn only_the_gateway_port_is_published() {
+    let compose = compose();
+    let services = compose["services"].as_object().unwrap();
+    for (name, service) in services {
+        let ports = service["ports"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if name == "envoy" {
+            assert_eq!(
+                ports,
+                [Value::from("${GATEWAY_PORT:-8443}:${GATEWAY_PORT:-8443}")]
+            );
+        } else {
+            assert!(ports.is_empty(), "{name} publishes {ports:?}");
+        }
+    }
+}
+
+#[test]
+fn services_match_the_gateways_compose_profile() {
+    let compose = compose();
+    let variables: BTreeMap<String, String> = [(
+        "SUPERSTAR_API_KEYS".to_owned(),
+        "check:0123456789abcdef0123".to_owned(),
+    )]
+    .into();
+    let rendered = gateway_config::render(
+        &GatewaySettings::from_variables(&variables).unwrap(),
+        Profile::Compose,
+    );
+
+    let check = |upstream: &Upstream, metrics_port: u16| {
+        let service = &compose["services"][upstream.host];
+        assert!(
+            service.is_object(),
+            "compose has no service {}",
+            upstream.host
+        );
+        let environment = &service["environment"];
+        // Envoy dials the service by its compose name on the port the service listens on.
+        assert!(
+            rendered.contains(&format!("address: {}\n", upstream.host)),
+            "{}",
+            upstream.host
+        );
+        assert!(rendered.contains(&format!("port_value: {}\n", upstream.port)));
+        assert_eq!(
+            environment["LISTEN_ADDR"],
+            format!("0.0.0.0:{}", upstream.port)
+        );
+        assert_eq!(
+            environment["METRICS_ADDR"],
+            format!("0.0.0.0:{metrics_port}")
+        );
+        // The certificates the service uses are where the profile mounts them.
+        let certs = Profile::Compose.certs_dir();
+        assert_eq!(
+            environment["TLS_CERT"],
+            format!("{certs}/{}.pem", upstream.host)
+        );
+        assert_eq!(
+            environment["TLS_KEY"],
+            format!("{certs}/{}-key.pem", upstream.host)
+        );
+        assert_eq!(environment["TLS_CA"], format!("{certs}/ca.pem"));
+        let mounts: Vec<&str> = service["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            mounts.contains(&format!("./certs:{certs}:ro").as_str()),
+            "{mounts:?}"
+        );
+        assert_eq!(
+            service["healthcheck"]["test"],
+            serde_json::json!(["CMD", "/usr/local/bin/service", "--probe"])
+        );
+    };
+    check(&SONG_PRODUCER, 9101);
+    check(&COVER_DESIGNER, 9102);
+
+    let song_producer = &compose["services"]["song-producer"]["environment"];
+    assert_eq!(
+        song_producer["COVER_DESIGNER_URL"],
+        format!("https://{}:{}", COVER_DESIGNER.host, COVER_DESIGNER.port)
+    );
+    for certificate in ["TLS_CLIENT_CERT", "TLS_CLIENT_KEY"] {
+        assert!(
+            song_producer[certificate]
+                .as_str()
+                .unwrap()
+                .starts_with(Profile::Compose.certs_dir())
+        );
+    }
+
+    // Envoy reads the certificates the profile names, from the same mount.
+    let envoy = &compose["services"]["envoy"];
+    let mounts: Vec<&str> = envoy["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(mounts.contains(&format!("./certs:{}:ro", Profile::Compose.certs_dir()).as_str()));
+    for file in [
+        "envoy.pem",
+        "envoy-key.pem",
+        "envoy-client.pem",
+        "envoy-client-key.pem",
+        "ca.pem",
+    ] {
+        assert!(
+            rendered.contains(&format!(
+                "filename: {}/{file}",
+                Profile::Compose.certs_dir()
+            )),
+            "{file}"
+        );
+    }
+    // Envoy waits for healthy services, and the song producer for the cover designer.
+    assert_eq!(
+        envoy["depends_on"]["song-producer"]["condition"],
+        "service_healthy"
+    );
+    assert_eq!(
+        compose["services"]["song-producer"]["depends_on"]["cover-designer"]["condition"],
+        "service_healthy"
+    );
+}
+
+#[test]
+fn every_variable_compose_reads_is_documented() {
+    let compose = std::fs::read_to_string(repo().join("docker-compose.yml")).unwrap();
+    let example = std::fs::read_to_string(repo().join(".env.example")).unwrap();
+    let mut rest = compose.as_str();
+    while let Some(start) = rest.find("${") {
+        let name: String = rest[start + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        assert!(
+            example.contains(&name),
+            "{name} is used by docker-compose.yml but not documented in .env.example"
+        );
+        rest = &rest[start + 2..];
+    }
+}

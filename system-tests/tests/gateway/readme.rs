@@ -1,0 +1,369 @@
+//! The README's commands, run against the whole system as `bin/up` starts it: Envoy
+//! from its PyPI wheel in front of both services, TLS, API keys, rate limits, JSON
+//! transcoding, grpcurl over reflection. Then the failures a user can meet, and a clean
+//! stop.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    process::{Child, Command, Output, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+use super::*;
+
+/// The README's first step after `bin/up`: the key from `.env`.
+const EXPORT_KEY: &str = "export SUPERSTAR_KEY=$(grep ^SUPERSTAR_API_KEYS .env | cut -d: -f2)";
+
+/// The ports bin/up's processes listen on.
+const PORTS: [u16; 6] = [8443, 9901, 50051, 50052, 9101, 9102];
+
+/// `bin/up`, running.
+struct Up {
+    child: Child,
+}
+
+impl Up {
+    /// Starts `bin/up` and waits for its `ready` line, printed once every health check
+    /// passes (it builds release binaries first when they are stale).
+    fn start(data: &std::path::Path) -> Self {
+        for port in PORTS {
+            assert!(
+                TcpListener::bind(("127.0.0.1", port)).is_ok(),
+                "port {port} is taken: is bin/up running already?"
+            );
+        }
+        let mut command = Command::new(repo().join("bin/up"));
+        // Cargo's variables for this test would make bin/up's own `cargo build` see a
+        // changed environment and rebuild everything.
+        for (name, _) in std::env::vars() {
+            let cargo_set = [
+                "CARGO",
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+            ];
+            if cargo_set.contains(&name.as_str())
+                || name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_")
+            {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
+            .current_dir(repo())
+            .env(
+                "SONG_PRODUCER_DATABASE_URL",
+                format!("sqlite://{}/songs.db", data.display()),
+            )
+            .env(
+                "COVER_DESIGNER_DATABASE_URL",
+                format!("sqlite://{}/covers.db", data.display()),
+            )
+            // Slow enough that a stream visibly streams.
+            .env("OFFLINE_TYPING_DELAY_MS", "8")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("bin/up starts");
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(900);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) if line == "ready" => return Self { child },
+                Ok(_) => continue,
+                Err(_) => panic!("bin/up did not become ready (see data/logs/)"),
+            }
+        }
+    }
+
+    /// SIGTERM, then waits for bin/up to exit.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "bin/up did not stop within 15 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs a README command in bash from the repository root, after the key's export.
+fn sh(command: &str) -> Output {
+    Command::new("bash")
+        .args(["-c", &format!("{EXPORT_KEY}\n{command}")])
+        .current_dir(repo())
+        .output()
+        .expect("bash runs")
+}
+
+/// Runs a command that must succeed and returns its standard output.
+#[track_caller]
+fn ok(command: &str) -> String {
+    let output = sh(command);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command}\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// curl with `-w '\n%{http_code}'`: the body and the status.
+#[track_caller]
+fn curl(arguments: &str) -> (Value, u16) {
+    let output = ok(&format!(
+        "curl -sS --cacert certs/ca.pem {arguments} -w '\\n%{{http_code}}'"
+    ));
+    let (body, status) = output
+        .trim_end()
+        .rsplit_once('\n')
+        .expect("a body and a status");
+    let body = serde_json::from_str(body).unwrap_or_else(|_| panic!("a JSON body: {body}"));
+    (body, status.parse().unwrap())
+}
+
+/// grpcurl, as the README runs it, failing or not: the combined output.
+fn grpcurl(arguments: &str) -> (bool, String) {
+    let output = sh(&format!(
+        ".venv/bin/grpcurl -cacert certs/ca.pem {arguments}"
+    ));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+const KEY: &str = "-H \"x-api-key: $SUPERSTAR_KEY\"";
+
+#[test]
+#[ignore = "needs Envoy, grpcurl and release binaries: bin/test runs this"]
+fn the_readme_works_through_envoy() {
+    let data = tempfile::tempdir().unwrap();
+    let up = Up::start(data.path());
+
+    // --- JSON, unary ------------------------------------------------------------------
+    let (album, status) = curl(&format!(
+        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "heavy metal", "theme": "dragons over the city", "songsCount": 2}}'"#
+    ));
+    assert_eq!(status, 200, "{album}");
+    assert_eq!(album["genre"], "heavy metal");
+    assert_eq!(album["songs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        album["songs"][0]["albumId"], album["id"],
+        "lowerCamelCase JSON"
+    );
+    let cover_id = album["cover"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        album["cover"]["imageUri"],
+        format!("/v1/covers/{cover_id}/image")
+    );
+
+    let song_id = album["songs"][0]["id"].as_str().unwrap();
+    let (song, status) = curl(&format!(
+        "{KEY} 'https://localhost:8443/v1/songs/{song_id}?readMask=title,lyrics'"
+    ));
+    assert_eq!(status, 200);
+    assert_eq!(song["title"], album["songs"][0]["title"]);
+    assert_eq!(song["genre"], "", "masked out");
+
+    let (page, status) = curl(
+        r#"-H "Authorization: Bearer $SUPERSTAR_KEY" 'https://localhost:8443/v1/songs?pageSize=1'"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(page["songs"].as_array().unwrap().len(), 1);
+    assert!(!page["nextPageToken"].as_str().unwrap().is_empty());
+
+    // --- JSON, server stream: one song a line, each as soon as it is written -------------
+    let mut stream = Command::new("bash")
+        .args(["-c", &format!(
+            "{EXPORT_KEY}\nexec curl -sS -N --cacert certs/ca.pem {KEY} https://localhost:8443/v1/lyrics:stream \
+             -d '{{\"genre\": \"polish disco polo\", \"theme\": \"summer at the lake\", \"songsCount\": 3}}'"
+        )])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(stream.stdout.take().unwrap()).lines();
+    let first: Value =
+        serde_json::from_str(&lines.next().unwrap().unwrap()).expect("one JSON song per line");
+    assert_eq!(first["genre"], "polish disco polo");
+    assert!(
+        stream.try_wait().unwrap().is_none(),
+        "the first song arrived while the stream was still open"
+    );
+    let rest: Vec<Value> = lines
+        .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+        .collect();
+    assert_eq!(rest.len(), 2);
+    assert!(stream.wait().unwrap().success());
+
+    // --- The cover image -----------------------------------------------------------------
+    let cover = data.path().join("cover.png");
+    let headers = ok(&format!(
+        "curl -sS --cacert certs/ca.pem {KEY} -o {} -D - https://localhost:8443/v1/covers/{cover_id}/image",
+        cover.display()
+    ));
+    assert!(
+        headers.to_lowercase().contains("content-type: image/png"),
+        "{headers}"
+    );
+    assert!(
+        std::fs::read(&cover)
+            .unwrap()
+            .starts_with(b"\x89PNG\r\n\x1a\n")
+    );
+
+    // --- grpcurl over TLS, through reflection ------------------------------------------------
+    let (success, services) = grpcurl(&format!("{KEY} localhost:8443 list"));
+    assert!(success, "{services}");
+    for service in [
+        "grpc.health.v1.Health",
+        "superstar.v1.CoverDesigner",
+        "superstar.v1.SongProducer",
+    ] {
+        assert!(
+            services.lines().any(|line| line == service),
+            "{service} in {services}"
+        );
+    }
+    let (success, jam) = grpcurl(&format!(
+        "{KEY} localhost:8443 describe superstar.v1.SongProducer.Jam"
+    ));
+    assert!(success && jam.contains("rpc Jam ( stream .superstar.v1.JamRequest ) returns ( stream .superstar.v1.JamReply )"), "{jam}");
+    let (success, described) = grpcurl(&format!("{KEY} localhost:8443 describe superstar.v1.Song"));
+    assert!(
+        success && described.contains("The song's title"),
+        "comments reach users: {described}"
+    );
+    let (success, listed) = grpcurl(&format!(
+        r#"{KEY} -d '{{"pageSize": 2}}' localhost:8443 superstar.v1.SongProducer/ListSongs"#
+    ));
+    assert!(success, "{listed}");
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed["songs"].as_array().unwrap().len(), 2);
+    let (success, jammed) = grpcurl(&format!(
+        r#"{KEY} -d '{{"start": {{"genre": "jazz", "theme": "late trains"}}}} {{"revise": {{"instruction": "shorter"}}}}' localhost:8443 superstar.v1.SongProducer/Jam"#
+    ));
+    assert!(success, "{jammed}");
+    assert!(
+        jammed.contains("\"delta\"") && jammed.matches("\"song\"").count() == 2,
+        "two takes: {jammed}"
+    );
+    let (success, health) = grpcurl(&format!("{KEY} localhost:8443 grpc.health.v1.Health/Check"));
+    assert!(success && health.contains("\"SERVING\""), "{health}");
+
+    // --- Failures ----------------------------------------------------------------------------
+    let (body, status) = curl("https://localhost:8443/v1/songs");
+    assert_eq!((status, body["code"].as_i64()), (401, Some(16)), "{body}");
+    let (body, status) = curl("-H 'x-api-key: not-a-key' https://localhost:8443/v1/songs");
+    assert_eq!((status, body["code"].as_i64()), (401, Some(16)), "{body}");
+    let (success, denied) = grpcurl("localhost:8443 list");
+    assert!(!success && denied.contains("Unauthenticated"), "{denied}");
+
+    let (body, status) = curl(&format!(
+        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "jazz", "theme": ""}}'"#
+    ));
+    assert_eq!((status, body["code"].as_i64()), (400, Some(3)), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().starts_with("theme: "),
+        "{body}"
+    );
+    let (body, status) = curl(&format!(
+        "{KEY} https://localhost:8443/v1/songs/0195f0a4-7c3e-7d52-9d1c-3f1a2b3c4d5e"
+    ));
+    assert_eq!((status, body["code"].as_i64()), (404, Some(5)), "{body}");
+    let (body, status) = curl(&format!("{KEY} https://localhost:8443/v1/nothing-here"));
+    assert_eq!((status, body["code"].as_i64()), (404, Some(5)), "{body}");
+
+    let plaintext = sh("curl -sS http://localhost:8443/v1/songs");
+    assert!(!plaintext.status.success(), "plaintext must be refused");
+    for port in [50051, 50052] {
+        let (success, refused) = grpcurl(&format!("localhost:{port} list"));
+        assert!(
+            !success,
+            "a client without a certificate was served on {port}: {refused}"
+        );
+    }
+
+    // The model class: a burst of 10, then 429 (JSON) and RESOURCE_EXHAUSTED (gRPC).
+    let mut limited = None;
+    for _ in 0..30 {
+        let (body, status) = curl(&format!(
+            r#"{KEY} https://localhost:8443/v1/covers -d '{{"description": "a red sky"}}'"#
+        ));
+        if status == 429 {
+            limited = Some(body);
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+    }
+    let limited = limited.expect("the rate limit answers 429 within 30 quick calls");
+    assert_eq!(limited["code"], 8, "{limited}");
+    let (success, exhausted) = grpcurl(&format!(
+        r#"{KEY} -d '{{"description": "x"}}' localhost:8443 superstar.v1.CoverDesigner/DesignCover"#
+    ));
+    assert!(
+        !success && exhausted.contains("ResourceExhausted"),
+        "{exhausted}"
+    );
+    let (body, status) = curl(&format!(
+        "{KEY} https://localhost:8443/v1/covers/{cover_id}"
+    ));
+    assert_eq!(status, 200, "reads have their own bucket: {body}");
+
+    // --- A clean stop ------------------------------------------------------------------------
+    let status = up.stop();
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "bin/up reports the SIGTERM it handled"
+    );
+    for port in PORTS {
+        assert!(
+            TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} is still taken after SIGTERM"
+        );
+    }
+    let left = Command::new("pgrep")
+        .args([
+            "-f",
+            "envoy-local.yaml|target/release/(song-producer|cover-designer)",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "processes left behind: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
