@@ -183,11 +183,15 @@ struct Words {
 
 const MAX_KEYWORD: usize = 24;
 
+/// Words too small to sing about, in English and Polish.
 const STOPWORDS: &[&str] = &[
     "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "for", "with", "about", "my",
     "your", "our", "is", "are", "be", "it", "its", "this", "that", "from", "by", "as", "i", "we",
-    "you", "me", "song", "i'm", "i", "w", "z", "na", "do", "o", "i", "się", "jest", "to", "mój",
-    "moja",
+    "you", "me", "song", "i'm", "over", "under", "into", "through", "after", "before", "when",
+    "where", "what", "who", "all", "some", "just", "very", "like", "than", "then", "them", "they",
+    "their", "his", "her", "was", "were", "has", "have", "had", "not", "but", "out", "off", "only",
+    "down", "every", "more", "most", "how", "why", "w", "z", "na", "do", "o", "się", "jest", "mój",
+    "moja", "nad", "pod", "przy", "dla", "bez",
 ];
 
 impl Words {
@@ -271,8 +275,12 @@ impl Song<'_> {
             self.rng("title", "", 0).pick::<&str>(self.flavour.titles),
             &mut self.rng("title words", "", 0),
         );
-        let chorus = self.chorus(&mut self.rng("chorus", &plan.chorus_salt, 0));
-        let mut verses = self.rng("verses", &plan.verse_salt, attempt);
+        let (chorus, chorus_group) = self.chorus(&mut self.rng("chorus", &plan.chorus_salt, 0));
+        let mut verses = Groups::new(
+            self.rng("verses", &plan.verse_salt, attempt),
+            self.flavour.rhymes.len(),
+            chorus_group,
+        );
         let mut bridges = self.rng("bridges", &plan.verse_salt, attempt);
 
         let mut sections = vec![(
@@ -303,20 +311,21 @@ impl Song<'_> {
         format!("Title: {title}\n\n{}\n", body.join("\n\n"))
     }
 
-    fn verse(&self, rng: &mut SplitMix64, couplets: usize) -> Vec<String> {
+    fn verse(&self, groups: &mut Groups, couplets: usize) -> Vec<String> {
         let mut lines = Vec::new();
         for _ in 0..couplets {
-            let group = rng.pick(self.flavour.rhymes);
-            lines.extend(self.couplet(rng, group));
+            let group = self.flavour.rhymes[groups.next()];
+            lines.extend(self.couplet(&mut groups.rng, group));
         }
         lines
     }
 
-    fn chorus(&self, rng: &mut SplitMix64) -> Vec<String> {
+    /// The chorus, and the rhyme group it used (the verses keep away from it).
+    fn chorus(&self, rng: &mut SplitMix64) -> (Vec<String>, usize) {
         let hook = self.fill(rng.pick::<&str>(self.flavour.hooks), rng);
-        let group = rng.pick(self.flavour.rhymes);
-        let [first, second] = self.couplet(rng, group);
-        vec![hook.clone(), first, second, hook]
+        let group = rng.below(self.flavour.rhymes.len());
+        let [first, second] = self.couplet(rng, self.flavour.rhymes[group]);
+        (vec![hook.clone(), first, second, hook], group)
     }
 
     fn bridge(&self, rng: &mut SplitMix64) -> Vec<String> {
@@ -343,6 +352,40 @@ impl Song<'_> {
             .replace("{kw}", keyword)
             .replace("{Kw}", &capitalise_words(keyword))
             .replace("{genre}", &self.words.genre)
+    }
+}
+
+/// Deals rhyme groups to the verses without repeats: every group but the chorus's, in
+/// an order drawn from the verses' generator, dealt again only when all are used.
+struct Groups {
+    rng: SplitMix64,
+    count: usize,
+    excluded: usize,
+    deck: Vec<usize>,
+}
+
+impl Groups {
+    fn new(rng: SplitMix64, count: usize, excluded: usize) -> Self {
+        Self {
+            rng,
+            count,
+            excluded,
+            deck: Vec::new(),
+        }
+    }
+
+    fn next(&mut self) -> usize {
+        if self.deck.is_empty() {
+            self.deck = (0..self.count)
+                .filter(|group| *group != self.excluded)
+                .collect();
+            // Fisher–Yates, drawn from the verses' generator.
+            for i in (1..self.deck.len()).rev() {
+                let j = self.rng.below(i + 1);
+                self.deck.swap(i, j);
+            }
+        }
+        self.deck.pop().unwrap_or(self.excluded)
     }
 }
 
@@ -435,6 +478,13 @@ mod tests {
     }
 
     #[test]
+    fn small_words_are_not_sung_as_key_words() {
+        let words = Words::from_theme("dragons over the city", "metal");
+        assert_eq!(words.keywords, ["dragons", "city"]);
+        assert_eq!(words.motif, "dragons over the city");
+    }
+
+    #[test]
     fn the_longest_themes_still_make_songs() {
         for theme in [
             "ł".repeat(500),
@@ -471,6 +521,32 @@ mod tests {
             "disco polo is sung in Polish:\n{disco}"
         );
         assert!(jazz.contains("jazz") || !jazz.contains("{genre}"));
+    }
+
+    #[test]
+    fn no_line_is_sung_twice_outside_the_chorus() {
+        for (genre, theme) in [
+            ("heavy metal", "dragons over the city"),
+            ("gangsta rap", "money"),
+            ("jazz", "rain"),
+        ] {
+            let text = compose(&brief(genre, theme));
+            let mut seen = std::collections::HashSet::new();
+            let verses = text
+                .split("\n\n")
+                .filter(|section| section.starts_with("[Verse"));
+            let chorus = text
+                .split("\n\n")
+                .find(|section| section.starts_with("[Chorus]"))
+                .unwrap();
+            for line in verses.flat_map(|section| section.lines().skip(1)) {
+                assert!(seen.insert(line), "{line:?} twice in\n{text}");
+                assert!(
+                    !chorus.contains(line),
+                    "{line:?} is also in the chorus\n{text}"
+                );
+            }
+        }
     }
 
     #[test]

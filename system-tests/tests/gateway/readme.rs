@@ -21,6 +21,28 @@ const EXPORT_KEY: &str = "export SUPERSTAR_KEY=$(grep ^SUPERSTAR_API_KEYS .env |
 /// The ports bin/up's processes listen on.
 const PORTS: [u16; 6] = [8443, 9901, 50051, 50052, 9101, 9102];
 
+/// A command for one of our scripts, run as a user runs it: without the variables cargo
+/// sets for this test, which would make the script's own `cargo build` see a changed
+/// environment and rebuild everything.
+fn as_a_user(program: std::path::PathBuf) -> Command {
+    let mut command = Command::new(program);
+    let set_by_cargo = [
+        "CARGO",
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+    ];
+    for (name, _) in std::env::vars() {
+        let prefixed = ["CARGO_PKG_", "CARGO_BIN_", "CARGO_MANIFEST_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
+        if prefixed || set_by_cargo.contains(&name.as_str()) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// `bin/up`, running.
 struct Up {
     child: Child,
@@ -36,26 +58,7 @@ impl Up {
                 "port {port} is taken: is bin/up running already?"
             );
         }
-        let mut command = Command::new(repo().join("bin/up"));
-        // Cargo's variables for this test would make bin/up's own `cargo build` see a
-        // changed environment and rebuild everything.
-        for (name, _) in std::env::vars() {
-            let cargo_set = [
-                "CARGO",
-                "CARGO_MANIFEST_DIR",
-                "CARGO_MANIFEST_PATH",
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-            ];
-            if cargo_set.contains(&name.as_str())
-                || name.starts_with("CARGO_PKG_")
-                || name.starts_with("CARGO_BIN_")
-            {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command
+        let mut child = as_a_user(repo().join("bin/up"))
             .current_dir(repo())
             .env(
                 "SONG_PRODUCER_DATABASE_URL",
@@ -165,6 +168,54 @@ fn grpcurl(arguments: &str) -> (bool, String) {
 
 const KEY: &str = "-H \"x-api-key: $SUPERSTAR_KEY\"";
 
+/// Runs `bin/dev_init.sh` as a user would, without this test's cargo variables.
+fn dev_init() -> String {
+    let output = as_a_user(repo().join("bin/dev_init.sh"))
+        .current_dir(repo())
+        .output()
+        .expect("dev_init runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+#[ignore = "needs the release build: bin/test runs this"]
+fn dev_init_twice_changes_nothing() {
+    dev_init();
+    let snapshot = || -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(repo().join("certs"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        files.push(repo().join(".env"));
+        files.sort();
+        files
+            .iter()
+            .map(|path| (path.display().to_string(), std::fs::read(path).unwrap()))
+            .collect()
+    };
+    let before = snapshot();
+    let said = dev_init();
+    assert_eq!(
+        snapshot(),
+        before,
+        "a second run changed certificates or .env"
+    );
+    assert!(
+        !said.contains("made"),
+        "a second run made something: {said}"
+    );
+    assert!(
+        before
+            .iter()
+            .any(|(path, _)| path.ends_with("song-producer-client-key.pem"))
+    );
+}
+
 #[test]
 #[ignore = "needs Envoy, grpcurl and release binaries: bin/test runs this"]
 fn the_readme_works_through_envoy() {
@@ -187,6 +238,51 @@ fn the_readme_works_through_envoy() {
         album["cover"]["imageUri"],
         format!("/v1/covers/{cover_id}/image")
     );
+
+    // One request id in Envoy's access log and in both services' logs: Envoy made it,
+    // the song producer passed it on to the cover designer.
+    let headers = ok(&format!(
+        r#"curl -sS -o /dev/null -D - --cacert certs/ca.pem {KEY} https://localhost:8443/v1/albums -d '{{"genre": "jazz", "theme": "request ids"}}'"#
+    ));
+    let request_id = headers
+        .lines()
+        .find_map(|line| line.strip_prefix("x-request-id: "))
+        .expect("the response carries the request id")
+        .trim()
+        .to_owned();
+    let logged = |service: &str| {
+        std::fs::read_to_string(repo().join(format!("data/logs/{service}.log"))).unwrap()
+    };
+    for service in ["song-producer", "cover-designer"] {
+        let log = logged(service);
+        let line = log
+            .lines()
+            .rev()
+            .find(|line| line.contains(&request_id))
+            .unwrap_or_else(|| panic!("{request_id} in the {service} log"));
+        let line: Value = serde_json::from_str(line).expect("JSON log lines");
+        assert_eq!(line["span"]["request_id"], request_id, "{line}");
+    }
+    let key = ok("echo $SUPERSTAR_KEY").trim().to_owned();
+    let envoy_log = logged("envoy");
+    let access = envoy_log
+        .lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["request_id"] == request_id.as_str())
+        .expect("Envoy's JSON access log has the request");
+    assert_eq!(access["path"], "/v1/albums");
+    assert_eq!(access["status"], 200);
+    assert!(
+        !access["client"].as_str().unwrap_or_default().is_empty(),
+        "the client's name: {access}"
+    );
+    for service in ["envoy", "song-producer", "cover-designer"] {
+        assert!(
+            !logged(service).contains(&key),
+            "the API key reached the {service} log"
+        );
+    }
 
     let song_id = album["songs"][0]["id"].as_str().unwrap();
     let (song, status) = curl(&format!(
