@@ -70,10 +70,12 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let rpc = RpcLabels::from_path(request.uri().path());
         let request_id = ensure_request_id(request.headers_mut());
+        // ensure_request_id only keeps ids that are visible ASCII.
+        let id = request_id.to_str().unwrap_or_default();
         let span = if is_infrastructure(&rpc) {
-            tracing::debug_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = ?request_id)
+            tracing::debug_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = %id)
         } else {
-            tracing::info_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = ?request_id)
+            tracing::info_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = %id)
         };
         self.metrics.started(&rpc);
         let mut outcome = Outcome {
