@@ -264,13 +264,20 @@ fn the_readme_works_through_envoy() {
         assert_eq!(line["span"]["request_id"], request_id, "{line}");
     }
     let key = ok("echo $SUPERSTAR_KEY").trim().to_owned();
-    let envoy_log = logged("envoy");
-    let access = envoy_log
-        .lines()
-        .rev()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|line| line["request_id"] == request_id.as_str())
-        .expect("Envoy's JSON access log has the request");
+    // Envoy flushes its access log every half second (bin/up sets it): poll for the line.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let access = loop {
+        let found = logged("envoy")
+            .lines()
+            .rev()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|line| line["request_id"] == request_id.as_str());
+        match found {
+            Some(line) => break line,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => panic!("Envoy's JSON access log has no line for {request_id}"),
+        }
+    };
     assert_eq!(access["path"], "/v1/albums");
     assert_eq!(access["status"], 200);
     assert!(
