@@ -3,19 +3,19 @@
 
 use std::process::ExitCode;
 
-use cover_designer::{configuration::Settings, startup::Application};
+use cover_designer::{configuration::Settings, startup};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     superstar_runtime::launch::main("cover designer", 9102, |shutdown| async move {
-        let application = Application::build(Settings::from_env()?).await?;
+        let application = startup::build(Settings::from_env()?).await?;
         tracing::info!(
             addr = %application.local_addr(),
             metrics = %application.metrics_addr(),
-            painter = application.painter_model(),
+            painter = application.provider(),
             "cover designer serving"
         );
-        application.run_until_stopped(shutdown).await
+        Ok::<_, startup::StartupError>(application.run_until_stopped(shutdown).await?)
     })
     .await
 }

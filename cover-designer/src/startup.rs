@@ -1,13 +1,12 @@
 //! Building the cover designer from its settings, and running it.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use superstar_proto::v1::cover_designer_server::CoverDesignerServer;
 use superstar_runtime::{
     config::ConfigError,
     db::{self, DbError},
-    host::{HostError, ServiceHost},
-    shutdown::Shutdown,
+    host::{Application, HostError, ServiceHost},
 };
 
 use crate::{
@@ -31,45 +30,15 @@ pub enum StartupError {
     Host(#[from] HostError),
 }
 
-/// A cover designer whose listeners are bound and database migrated, ready to serve.
-pub struct Application {
-    host: ServiceHost,
-    painter_model: String,
-}
-
-impl Application {
-    /// Connects and migrates the database, picks the painter and binds the listeners.
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
-        let painter: Arc<dyn Painter> = Arc::new(OfflinePainter::default());
-        let painter_model = painter.model().to_owned();
-        let service = CoverDesignerService::new(painter, CoverStore::new(pool));
-        let host = ServiceHost::bind(&settings.host)
-            .await?
-            .add_service(CoverDesignerServer::new(service));
-        Ok(Self {
-            host,
-            painter_model,
-        })
-    }
-
-    /// The gRPC address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.host.local_addr()
-    }
-
-    /// The Prometheus address.
-    pub fn metrics_addr(&self) -> SocketAddr {
-        self.host.metrics_addr()
-    }
-
-    /// Which painter paints (`offline` or a model name).
-    pub fn painter_model(&self) -> &str {
-        &self.painter_model
-    }
-
-    /// Serves until `shutdown`, then drains.
-    pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), StartupError> {
-        Ok(self.host.serve(shutdown).await?)
-    }
+/// Connects and migrates the database, picks the painter and binds the listeners:
+/// a cover designer ready to serve.
+pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+    let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
+    let painter: Arc<dyn Painter> = Arc::new(OfflinePainter::default());
+    let model = painter.model().to_owned();
+    let service = CoverDesignerService::new(painter, CoverStore::new(pool));
+    let host = ServiceHost::bind(&settings.host)
+        .await?
+        .add_service(CoverDesignerServer::new(service));
+    Ok(Application::new(host, model))
 }

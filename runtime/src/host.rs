@@ -260,3 +260,41 @@ async fn listen(addr: SocketAddr) -> Result<TcpListener, HostError> {
         .await
         .map_err(|source| HostError::Bind { addr, source })
 }
+
+/// A service ready to serve: its listeners bound, its database migrated, its provider
+/// chosen. Each service's `startup::build` makes one; `main` and the tests run it.
+pub struct Application {
+    host: ServiceHost,
+    provider: String,
+}
+
+impl Application {
+    /// `host`, with every service added, and the name of the model that does the work
+    /// (`offline` or an OpenAI model).
+    pub fn new(host: ServiceHost, provider: impl Into<String>) -> Self {
+        Self {
+            host,
+            provider: provider.into(),
+        }
+    }
+
+    /// The gRPC address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    /// The Prometheus address.
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.host.metrics_addr()
+    }
+
+    /// The model that does the work: `offline` or an OpenAI model.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Serves until `shutdown`, then drains.
+    pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), HostError> {
+        self.host.serve(shutdown).await
+    }
+}

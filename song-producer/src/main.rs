@@ -3,19 +3,19 @@
 
 use std::process::ExitCode;
 
-use song_producer::{configuration::Settings, startup::Application};
+use song_producer::{configuration::Settings, startup};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     superstar_runtime::launch::main("song producer", 9101, |shutdown| async move {
-        let application = Application::build(Settings::from_env()?).await?;
+        let application = startup::build(Settings::from_env()?).await?;
         tracing::info!(
             addr = %application.local_addr(),
             metrics = %application.metrics_addr(),
-            lyricist = application.lyricist_model(),
+            lyricist = application.provider(),
             "song producer serving"
         );
-        application.run_until_stopped(shutdown).await
+        Ok::<_, startup::StartupError>(application.run_until_stopped(shutdown).await?)
     })
     .await
 }

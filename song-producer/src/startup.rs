@@ -1,13 +1,12 @@
 //! Building the song producer from its settings, and running it.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use superstar_proto::v1::song_producer_server::SongProducerServer;
 use superstar_runtime::{
     config::ConfigError,
     db::{self, DbError},
-    host::{HostError, ServiceHost},
-    shutdown::Shutdown,
+    host::{Application, HostError, ServiceHost},
     tls::TlsError,
 };
 
@@ -40,53 +39,22 @@ pub enum StartupError {
     Host(#[from] HostError),
 }
 
-/// A song producer whose listeners are bound and database migrated, ready to serve.
-pub struct Application {
-    host: ServiceHost,
-    lyricist_model: String,
-}
-
-impl Application {
-    /// Connects and migrates the database, sets up the cover designer client, picks the
-    /// lyricist and binds the listeners.
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let covers = settings
-            .cover_designer
-            .tls
-            .client_config(&settings.cover_designer.domain()?)?;
-        let covers = CoverClient::new(&settings.cover_designer.url, covers)?;
-        let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
-        let lyricist: Arc<dyn Lyricist> = Arc::new(OfflineLyricist::with_typing_delay(
-            settings.offline_typing_delay,
-        ));
-        let lyricist_model = lyricist.model().to_owned();
-        let studio = Studio::new(lyricist, SongStore::new(pool), covers);
-        let host = ServiceHost::bind(&settings.host)
-            .await?
-            .add_service(SongProducerServer::new(SongProducerService::new(studio)));
-        Ok(Self {
-            host,
-            lyricist_model,
-        })
-    }
-
-    /// The gRPC address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.host.local_addr()
-    }
-
-    /// The Prometheus address.
-    pub fn metrics_addr(&self) -> SocketAddr {
-        self.host.metrics_addr()
-    }
-
-    /// Which lyricist writes (`offline` or a model name).
-    pub fn lyricist_model(&self) -> &str {
-        &self.lyricist_model
-    }
-
-    /// Serves until `shutdown`, then drains.
-    pub async fn run_until_stopped(self, shutdown: Shutdown) -> Result<(), StartupError> {
-        Ok(self.host.serve(shutdown).await?)
-    }
+/// Connects and migrates the database, sets up the cover designer client, picks the
+/// lyricist and binds the listeners: a song producer ready to serve.
+pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+    let covers = settings
+        .cover_designer
+        .tls
+        .client_config(&settings.cover_designer.domain()?)?;
+    let covers = CoverClient::new(&settings.cover_designer.url, covers)?;
+    let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
+    let lyricist: Arc<dyn Lyricist> = Arc::new(OfflineLyricist::with_typing_delay(
+        settings.offline_typing_delay,
+    ));
+    let lyricist_model = lyricist.model().to_owned();
+    let studio = Studio::new(lyricist, SongStore::new(pool), covers);
+    let host = ServiceHost::bind(&settings.host)
+        .await?
+        .add_service(SongProducerServer::new(SongProducerService::new(studio)));
+    Ok(Application::new(host, lyricist_model))
 }

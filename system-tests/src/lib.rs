@@ -7,16 +7,12 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use cover_designer::startup::Application as CoverDesignerApp;
-use song_producer::{
-    configuration::{CoverDesignerSettings, Settings as SongProducerSettings},
-    startup::Application as SongProducerApp,
-};
+use song_producer::configuration::{CoverDesignerSettings, Settings as SongProducerSettings};
 use superstar_proto::v1::{
     cover_designer_client::CoverDesignerClient, song_producer_client::SongProducerClient,
 };
 use superstar_runtime::{
-    host::{Drain, HostSettings},
+    host::{Application, Drain, HostSettings},
     shutdown::Shutdown,
     tls::TlsFiles,
 };
@@ -199,18 +195,8 @@ async fn start_cover_designer(ca: &TestCa, database_url: &str, drain: Drain) -> 
         host: host_settings(ca, "cover-designer", drain),
         database_url: database_url.to_owned(),
     };
-    let app = CoverDesignerApp::build(settings)
-        .await
-        .expect("the cover designer starts");
-    let (addr, metrics_addr) = (app.local_addr(), app.metrics_addr());
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(run(app.run_until_stopped(shutdown.clone())));
-    Running {
-        addr,
-        metrics_addr,
-        shutdown,
-        task,
-    }
+    let application = cover_designer::startup::build(settings).await;
+    run(application.expect("the cover designer starts"))
 }
 
 async fn start_song_producer(
@@ -228,23 +214,25 @@ async fn start_song_producer(
         },
         offline_typing_delay: Duration::ZERO,
     };
-    let app = SongProducerApp::build(settings)
-        .await
-        .expect("the song producer starts");
-    let (addr, metrics_addr) = (app.local_addr(), app.metrics_addr());
+    let application = song_producer::startup::build(settings).await;
+    run(application.expect("the song producer starts"))
+}
+
+/// Runs a built service in a task of this runtime.
+fn run(application: Application) -> Running {
+    let (addr, metrics_addr) = (application.local_addr(), application.metrics_addr());
     let shutdown = Shutdown::new();
-    let task = tokio::spawn(run(app.run_until_stopped(shutdown.clone())));
+    let serve = application.run_until_stopped(shutdown.clone());
+    let task = tokio::spawn(async move {
+        if let Err(error) = serve.await {
+            panic!("the service failed: {error}");
+        }
+    });
     Running {
         addr,
         metrics_addr,
         shutdown,
         task,
-    }
-}
-
-async fn run<E: std::fmt::Display>(serve: impl Future<Output = Result<(), E>>) {
-    if let Err(error) = serve.await {
-        panic!("the service failed: {error}");
     }
 }
 
