@@ -45,7 +45,7 @@ fn spawn(ca: &TestCa, folder: &std::path::Path, addr: SocketAddr, metrics: Socke
         .env("TLS_CLIENT_CERT", &client.cert)
         .env("TLS_CLIENT_KEY", &client.key)
         .env("COVER_DESIGNER_URL", "https://localhost:1")
-        .env("DRAIN_GRACE_MS", "500")
+        .env("DRAIN_GRACE_MS", "2000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -125,7 +125,7 @@ async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
             break;
         }
         assert!(
-            signalled.elapsed() < Duration::from_millis(500),
+            signalled.elapsed() < Duration::from_millis(1500),
             "NOT_SERVING within the grace period"
         );
         tokio::task::yield_now().await;
