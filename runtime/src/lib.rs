@@ -7,7 +7,13 @@
 //! - counts every RPC for Prometheus ([`metrics`]);
 //! - keeps its data in SQLite or PostgreSQL through sqlx, migrated at start ([`db`]);
 //! - turns its health NOT_SERVING and drains in-flight streams when asked to stop
-//!   ([`shutdown`], [`host`]).
+//!   ([`shutdown`], [`host`]);
+//! - passes the request id and the deadline on to the services it calls ([`call`]);
+//! - starts from a `main` of three lines, which also answers container health probes
+//!   ([`launch`]).
+//!
+//! The offline providers of both services draw from one deterministic generator
+//! ([`seed`]), so the same request gives the same song and cover everywhere.
 //!
 //! The services themselves hold only their domain: parsing requests into types that
 //! cannot be invalid ([`field`]), the providers that write and paint, and their stores.
