@@ -13,7 +13,7 @@ mod offline;
 use std::pin::Pin;
 
 use futures::{Stream, TryStreamExt};
-pub use offline::OfflineLyricist;
+pub use offline::{OfflineLyricist, compose};
 
 use crate::domain::{SongBrief, WrittenSong};
 
