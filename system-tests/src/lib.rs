@@ -166,6 +166,12 @@ impl TestSystem {
         }
     }
 
+    /// A new mTLS channel to `addr` with the test's client certificate, for clients the
+    /// system does not hold (health, reflection).
+    pub async fn channel_to(&self, addr: SocketAddr) -> Channel {
+        connect(addr, &self.ca, &self.client_tls).await
+    }
+
     /// The cover designer's gRPC address.
     pub fn cover_designer_addr(&self) -> SocketAddr {
         self.cover_designer

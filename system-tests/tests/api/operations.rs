@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use superstar_proto::v1::{GetSongRequest, ListSongsRequest};
 use superstar_system_tests::{TestSystem, http_get, sample};
-use superstar_testkit::channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -82,13 +81,7 @@ async fn every_response_carries_a_request_id() {
 #[tokio::test]
 async fn health_turns_not_serving_when_shutdown_begins() {
     let system = TestSystem::start_with_grace(Duration::from_millis(800)).await;
-    let channel = channel(
-        system.song_producer.addr,
-        system.ca.ca_path(),
-        Some(&system.client_tls),
-    )
-    .await
-    .unwrap();
+    let channel = system.channel_to(system.song_producer.addr).await;
     let mut health = HealthClient::new(channel);
     let check = HealthCheckRequest {
         service: superstar_proto::SONG_PRODUCER.into(),

@@ -47,13 +47,7 @@ async fn a_certificate_from_another_ca_is_refused() {
 #[tokio::test]
 async fn health_reports_each_service_and_the_server() {
     let system = TestSystem::start().await;
-    let channel = channel(
-        system.song_producer.addr,
-        system.ca.ca_path(),
-        Some(&system.client_tls),
-    )
-    .await
-    .unwrap();
+    let channel = system.channel_to(system.song_producer.addr).await;
     let mut health = HealthClient::new(channel);
     for service in ["", superstar_proto::SONG_PRODUCER] {
         let status = health
@@ -78,13 +72,7 @@ async fn health_reports_each_service_and_the_server() {
 async fn reflection_v1_and_v1alpha_list_every_service() {
     use tonic_reflection::pb::{v1, v1alpha};
     let system = TestSystem::start().await;
-    let channel = channel(
-        system.cover_designer_addr(),
-        system.ca.ca_path(),
-        Some(&system.client_tls),
-    )
-    .await
-    .unwrap();
+    let channel = system.channel_to(system.cover_designer_addr()).await;
     let expected = [
         "grpc.health.v1.Health",
         superstar_proto::COVER_DESIGNER,
