@@ -23,9 +23,6 @@ pub enum Error {
     /// The cover designer answered with an error, or could not be reached.
     #[error("cover designer: {}", .0.message())]
     CoverDesigner(Status),
-    /// The request's deadline passed.
-    #[error("the deadline passed")]
-    DeadlineExceeded,
     /// The database failed.
     #[error("storage failed: {0}")]
     Storage(#[from] sqlx::Error),
@@ -38,7 +35,6 @@ impl From<Error> for Status {
             Error::SongNotFound(_) | Error::AlbumNotFound(_) => {
                 Status::not_found(error.to_string())
             }
-            Error::DeadlineExceeded => Status::deadline_exceeded(error.to_string()),
             Error::CoverDesigner(status) => match status.code() {
                 // What the client can act on passes through; the rest means the cover
                 // designer is not working right now.

@@ -5,7 +5,7 @@
 //! Tests get gRPC clients that hold a client certificate, as Envoy does, and talk to
 //! the services only over the network.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use song_producer::configuration::{CoverDesignerSettings, Settings as SongProducerSettings};
 use superstar_proto::v1::{
@@ -273,9 +273,4 @@ pub fn sample(metrics: &str, metric: &str, labels: &[&str]) -> f64 {
         .filter(|line| line.starts_with(metric) && labels.iter().all(|label| line.contains(label)))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
-}
-
-/// Where the CA's files live, for tests that need a path.
-pub fn ca_file(system: &TestSystem) -> PathBuf {
-    system.ca.ca_path().to_owned()
 }
