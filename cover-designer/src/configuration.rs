@@ -5,7 +5,12 @@ use std::net::SocketAddr;
 use superstar_runtime::{
     config::{self, ConfigError},
     host::HostSettings,
+    openai::Provider,
 };
+
+/// The image model asked for when `OPENAI_IMAGE_MODEL` is not set: a GPT image model,
+/// which always answers with base64 PNG.
+pub const DEFAULT_IMAGE_MODEL: &str = "gpt-image-1-mini";
 
 /// Everything the cover designer needs to start.
 #[derive(Debug, Clone)]
@@ -15,6 +20,9 @@ pub struct Settings {
     pub host: HostSettings,
     /// `DATABASE_URL`; default `sqlite://data/cover-designer.db`.
     pub database_url: String,
+    /// Who paints: OpenAI's images API (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
+    /// `OPENAI_IMAGE_MODEL`) or the offline painter; see [`Provider::from_env`].
+    pub provider: Provider,
 }
 
 impl Settings {
@@ -27,6 +35,7 @@ impl Settings {
                 SocketAddr::from(([0, 0, 0, 0], 9102)),
             )?,
             database_url: config::string_or("DATABASE_URL", "sqlite://data/cover-designer.db"),
+            provider: Provider::from_env("OPENAI_IMAGE_MODEL", DEFAULT_IMAGE_MODEL)?,
         })
     }
 }

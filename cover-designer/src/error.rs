@@ -27,6 +27,8 @@ impl From<Error> for Status {
         match error {
             Error::InvalidArgument(field) => Status::invalid_argument(field.to_string()),
             Error::NotFound(_) => Status::not_found(error.to_string()),
+            // The description is what the client wrote into the prompt.
+            Error::Paint(PaintError::Provider(provider)) => provider.to_status("description"),
             Error::Paint(PaintError::Failed(_)) | Error::Storage(_) => {
                 // The details are for the operator, not the client.
                 tracing::error!(error = %error, "request failed");

@@ -9,7 +9,7 @@ use superstar_proto::{
         cover_designer_server::CoverDesigner,
     },
 };
-use superstar_runtime::field::resource_id;
+use superstar_runtime::{call::CallContext, field::resource_id};
 use tonic::{Request, Response, Status};
 
 use crate::{domain::CoverBrief, error::Error, painter::Painter, store::CoverStore};
@@ -33,8 +33,13 @@ impl CoverDesigner for CoverDesignerService {
         &self,
         request: Request<DesignCoverRequest>,
     ) -> Result<Response<Cover>, Status> {
+        let context = CallContext::from_metadata(request.metadata());
         let brief = CoverBrief::parse(request.into_inner()).map_err(Error::from)?;
-        let painting = self.painter.paint(&brief).await.map_err(Error::from)?;
+        let painting = self
+            .painter
+            .paint(&brief, context.give_up_at())
+            .await
+            .map_err(Error::from)?;
         let cover = self
             .store
             .insert(&brief, &painting, self.painter.model())

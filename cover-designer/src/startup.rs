@@ -7,11 +7,12 @@ use superstar_runtime::{
     config::ConfigError,
     db::{self, DbError},
     host::{Application, HostError, ServiceHost},
+    openai::Provider,
 };
 
 use crate::{
     configuration::Settings,
-    painter::{OfflinePainter, Painter},
+    painter::{OfflinePainter, OpenAiPainter, Painter},
     service::CoverDesignerService,
     store::{CoverStore, MIGRATIONS},
 };
@@ -34,7 +35,17 @@ pub enum StartupError {
 /// a cover designer ready to serve.
 pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
-    let painter: Arc<dyn Painter> = Arc::new(OfflinePainter::default());
+    let painter: Arc<dyn Painter> = match settings.provider {
+        Provider::Offline => Arc::new(OfflinePainter::default()),
+        Provider::OpenAi(openai) => {
+            tracing::info!(
+                base_url = openai.base_url,
+                model = openai.model,
+                "covers from the images API"
+            );
+            Arc::new(OpenAiPainter::new(openai))
+        }
+    };
     let model = painter.model().to_owned();
     let service = CoverDesignerService::new(painter, CoverStore::new(pool));
     let host = ServiceHost::bind(&settings.host)

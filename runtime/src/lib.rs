@@ -26,6 +26,7 @@ pub mod host;
 pub mod launch;
 pub mod metrics;
 pub mod observe;
+pub mod openai;
 pub mod seed;
 pub mod shutdown;
 pub mod telemetry;

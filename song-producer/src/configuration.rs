@@ -5,8 +5,12 @@ use std::{net::SocketAddr, time::Duration};
 use superstar_runtime::{
     config::{self, ConfigError},
     host::HostSettings,
+    openai::Provider,
     tls::TlsFiles,
 };
+
+/// The chat model asked for when `OPENAI_CHAT_MODEL` is not set: small, fast, cheap.
+pub const DEFAULT_CHAT_MODEL: &str = "gpt-5-mini";
 
 /// Everything the song producer needs to start.
 #[derive(Debug, Clone)]
@@ -18,6 +22,10 @@ pub struct Settings {
     pub database_url: String,
     /// How to reach the cover designer.
     pub cover_designer: CoverDesignerSettings,
+    /// Who writes the lyrics: OpenAI's chat completions (`OPENAI_API_KEY`,
+    /// `OPENAI_BASE_URL`, `OPENAI_CHAT_MODEL`) or the offline lyricist; see
+    /// [`Provider::from_env`].
+    pub provider: Provider,
     /// `OFFLINE_TYPING_DELAY_MS`: the offline lyricist's pause before each piece of text
     /// it streams; default 0.
     pub offline_typing_delay: Duration,
@@ -74,6 +82,7 @@ impl Settings {
             host,
             database_url: config::string_or("DATABASE_URL", "sqlite://data/song-producer.db"),
             cover_designer,
+            provider: Provider::from_env("OPENAI_CHAT_MODEL", DEFAULT_CHAT_MODEL)?,
             offline_typing_delay: Duration::from_millis(config::parse_or(
                 "OFFLINE_TYPING_DELAY_MS",
                 0,

@@ -130,13 +130,8 @@ impl WrittenSong {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
-        let title = first
-            .trim()
-            .strip_prefix("Title:")
-            .or_else(|| first.trim().strip_prefix("TITLE:"))
-            .map(|title| title.trim().trim_matches('"').trim())
-            .filter(|title| !title.is_empty() && title.chars().count() <= 200)
-            .ok_or_else(|| "the first line is not `Title: …`".to_owned())?;
+        let title =
+            Self::title_line(first).ok_or_else(|| "the first line is not `Title: …`".to_owned())?;
         let lyrics = rest.trim();
         let has_section = lyrics.lines().any(|line| {
             let line = line.trim();
@@ -149,6 +144,17 @@ impl WrittenSong {
             title: title.to_owned(),
             lyrics: lyrics.to_owned(),
         })
+    }
+
+    /// The title in a song's first line, `Title: …` (1 to 200 characters, quotes
+    /// dropped), or `None` when the line is anything else. A streamed reply can be
+    /// judged by this as soon as its first line is complete.
+    pub fn title_line(line: &str) -> Option<&str> {
+        let line = line.trim();
+        line.strip_prefix("Title:")
+            .or_else(|| line.strip_prefix("TITLE:"))
+            .map(|title| title.trim().trim_matches('"').trim())
+            .filter(|title| !title.is_empty() && title.chars().count() <= 200)
     }
 
     /// The song in the lyricists' format, as [`parse`](Self::parse) reads it.

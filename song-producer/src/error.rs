@@ -47,6 +47,8 @@ impl From<Error> for Status {
                     Status::unavailable("the cover designer is unavailable")
                 }
             },
+            // The theme is what the client wrote into the prompt.
+            Error::Lyrics(LyricsError::Provider(provider)) => provider.to_status("theme"),
             Error::Lyrics(LyricsError::Malformed(_)) => {
                 tracing::warn!(%error, "lyricist failed");
                 Status::unavailable("the lyricist did not deliver a song; try again")

@@ -56,13 +56,14 @@ impl SongProducer for SongProducerService {
         &self,
         request: Request<GenerateLyricsRequest>,
     ) -> Result<Response<Self::GenerateLyricsStream>, Status> {
+        let context = CallContext::from_metadata(request.metadata());
         let request = request.into_inner();
         let genre = Genre::parse(&request.genre).map_err(Error::from)?;
         let theme = Theme::parse(&request.theme).map_err(Error::from)?;
         let count = SongsCount::parse(request.songs_count).map_err(Error::from)?;
         let songs = self
             .studio
-            .generate(SongBrief::tracks(&genre, &theme, count));
+            .generate(SongBrief::tracks(&genre, &theme, count), &context);
         Ok(Response::new(Box::pin(songs.map_err(Status::from))))
     }
 
@@ -102,7 +103,8 @@ impl SongProducer for SongProducerService {
         &self,
         request: Request<Streaming<JamRequest>>,
     ) -> Result<Response<Self::JamStream>, Status> {
-        let replies = self.studio.jam(request.into_inner());
+        let context = CallContext::from_metadata(request.metadata());
+        let replies = self.studio.jam(request.into_inner(), &context);
         Ok(Response::new(Box::pin(replies.map_err(Status::from))))
     }
 

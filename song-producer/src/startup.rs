@@ -7,13 +7,14 @@ use superstar_runtime::{
     config::ConfigError,
     db::{self, DbError},
     host::{Application, HostError, ServiceHost},
+    openai::Provider,
     tls::TlsError,
 };
 
 use crate::{
     configuration::Settings,
     cover_client::CoverClient,
-    lyricist::{Lyricist, OfflineLyricist},
+    lyricist::{Lyricist, OfflineLyricist, OpenAiLyricist},
     service::SongProducerService,
     store::{MIGRATIONS, SongStore},
     studio::Studio,
@@ -48,9 +49,19 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         .client_config(&settings.cover_designer.domain()?)?;
     let covers = CoverClient::new(&settings.cover_designer.url, covers)?;
     let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
-    let lyricist: Arc<dyn Lyricist> = Arc::new(OfflineLyricist::with_typing_delay(
-        settings.offline_typing_delay,
-    ));
+    let lyricist: Arc<dyn Lyricist> = match settings.provider {
+        Provider::Offline => Arc::new(OfflineLyricist::with_typing_delay(
+            settings.offline_typing_delay,
+        )),
+        Provider::OpenAi(openai) => {
+            tracing::info!(
+                base_url = openai.base_url,
+                model = openai.model,
+                "lyrics from the chat completions API"
+            );
+            Arc::new(OpenAiLyricist::new(openai))
+        }
+    };
     let lyricist_model = lyricist.model().to_owned();
     let studio = Studio::new(lyricist, SongStore::new(pool), covers);
     let host = ServiceHost::bind(&settings.host)

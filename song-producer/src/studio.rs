@@ -52,10 +52,11 @@ impl Studio {
     /// Writes every track, then has the cover painted, then stores the album with its
     /// songs in one transaction. The album is named after its first track.
     pub async fn make_album(&self, plan: AlbumPlan, context: &CallContext) -> Result<Album, Error> {
+        let deadline = context.give_up_at();
         let written: Vec<WrittenSong> = stream::iter(plan.tracks.clone())
             .map(|brief| {
                 let lyricist = Arc::clone(&self.lyricist);
-                async move { write_song(lyricist.as_ref(), &brief).await }
+                async move { write_song(lyricist.as_ref(), &brief, deadline).await }
             })
             .buffered(CONCURRENT_SONGS)
             .try_collect()
@@ -94,11 +95,13 @@ impl Studio {
     pub fn generate(
         &self,
         briefs: Vec<SongBrief>,
+        context: &CallContext,
     ) -> impl Stream<Item = Result<Song, Error>> + Send + use<> {
         let studio = self.clone();
+        let deadline = context.give_up_at();
         async_stream::try_stream! {
             for brief in briefs {
-                let written = write_song(studio.lyricist.as_ref(), &brief).await?;
+                let written = write_song(studio.lyricist.as_ref(), &brief, deadline).await?;
                 yield studio.store_single(&brief, &written).await?;
             }
         }
@@ -106,14 +109,17 @@ impl Studio {
 
     /// Runs a Jam session: for each `start` or `revise`, the take's text as it is
     /// written, then the stored song. The session ends when the client half-closes.
+    /// A deadline bounds the whole session, as gRPC deadlines do.
     pub fn jam<S>(
         &self,
         mut requests: S,
+        context: &CallContext,
     ) -> impl Stream<Item = Result<JamReply, Error>> + Send + use<S>
     where
         S: Stream<Item = Result<JamRequest, Status>> + Send + Unpin + 'static,
     {
         let studio = self.clone();
+        let deadline = context.give_up_at();
         async_stream::try_stream! {
             // The first take's brief and the latest take.
             let mut session: Option<(SongBrief, WrittenSong)> = None;
@@ -141,7 +147,7 @@ impl Studio {
                 };
                 take += 1;
                 let number = i32::try_from(take).unwrap_or(i32::MAX);
-                let mut progress = Box::pin(write_with_progress(studio.lyricist.as_ref(), &brief));
+                let mut progress = Box::pin(write_with_progress(studio.lyricist.as_ref(), &brief, deadline));
                 while let Some(step) = progress.try_next().await? {
                     match step {
                         Progress::Delta(delta) => yield JamReply { take: number, event: Some(Event::Delta(delta)) },

@@ -13,6 +13,7 @@ use superstar_proto::v1::{
 };
 use superstar_runtime::{
     host::{Application, Drain, HostSettings},
+    openai::Provider,
     shutdown::Shutdown,
     tls::TlsFiles,
 };
@@ -200,6 +201,7 @@ async fn start_cover_designer(ca: &TestCa, database_url: &str, drain: Drain) -> 
     let settings = cover_designer::configuration::Settings {
         host: host_settings(ca, "cover-designer", drain),
         database_url: database_url.to_owned(),
+        provider: Provider::Offline,
     };
     let application = cover_designer::startup::build(settings).await;
     run(application.expect("the cover designer starts"))
@@ -218,6 +220,7 @@ async fn start_song_producer(
             url: format!("https://localhost:{}", covers.port()),
             tls: ca.issue("song-producer-client"),
         },
+        provider: Provider::Offline,
         offline_typing_delay: Duration::ZERO,
     };
     let application = song_producer::startup::build(settings).await;

@@ -4,8 +4,12 @@
 //! key and no network. The service holds a `dyn Painter` and never knows which.
 
 mod offline;
+mod openai;
 
 pub use offline::OfflinePainter;
+pub use openai::{OpenAiPainter, prompt};
+use superstar_runtime::openai::ProviderError;
+use tokio::time::Instant;
 
 use crate::domain::CoverBrief;
 
@@ -28,6 +32,9 @@ pub enum PaintError {
     /// The painter failed in a way the client cannot fix.
     #[error("the painter failed: {0}")]
     Failed(String),
+    /// The model provider failed, or the deadline passed.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
 }
 
 /// Paints covers. Implementations must be cheap to share between requests.
@@ -36,6 +43,10 @@ pub trait Painter: Send + Sync + 'static {
     /// The model name stored with each cover (`offline` for the offline painter).
     fn model(&self) -> &str;
 
-    /// Paints one cover.
-    async fn paint(&self, brief: &CoverBrief) -> Result<Painting, PaintError>;
+    /// Paints one cover. `deadline` is when the caller stops waiting, if it said.
+    async fn paint(
+        &self,
+        brief: &CoverBrief,
+        deadline: Option<Instant>,
+    ) -> Result<Painting, PaintError>;
 }

@@ -36,7 +36,11 @@ impl Painter for OfflinePainter {
         "offline"
     }
 
-    async fn paint(&self, brief: &CoverBrief) -> Result<Painting, PaintError> {
+    async fn paint(
+        &self,
+        brief: &CoverBrief,
+        _deadline: Option<tokio::time::Instant>,
+    ) -> Result<Painting, PaintError> {
         let painter = self.clone();
         let brief = brief.clone();
         // A few milliseconds of CPU: keep it off the async workers.

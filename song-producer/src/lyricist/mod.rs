@@ -9,11 +9,15 @@
 
 mod flavours;
 mod offline;
+mod openai;
 
 use std::pin::Pin;
 
-use futures::{Stream, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt, future::BoxFuture};
 pub use offline::{OfflineLyricist, compose};
+pub use openai::OpenAiLyricist;
+use superstar_runtime::openai::ProviderError;
+use tokio::time::Instant;
 
 use crate::domain::{SongBrief, WrittenSong};
 
@@ -23,6 +27,9 @@ pub enum LyricsError {
     /// The lyricist's text is not a song in the agreed format.
     #[error("the lyricist's reply is not a song: {0}")]
     Malformed(String),
+    /// The model provider failed, or the deadline passed.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
 }
 
 /// Pieces of a song's text in the order they are written. Concatenated, they are the
@@ -30,12 +37,30 @@ pub enum LyricsError {
 pub type Deltas = Pin<Box<dyn Stream<Item = Result<String, LyricsError>> + Send>>;
 
 /// Writes songs. Implementations must be cheap to share between requests.
+///
+/// `deadline` is when the caller stops waiting, if it said: a lyricist that calls out
+/// uses it to decide whether a retry still fits. The functions below enforce it for
+/// every lyricist alike.
 pub trait Lyricist: Send + Sync + 'static {
     /// The model name stored with each song (`offline` for the offline lyricist).
     fn model(&self) -> &str;
 
-    /// Starts writing one take. Dropping the stream stops the writing.
-    fn write(&self, brief: &SongBrief) -> Deltas;
+    /// Starts writing one take, streamed. Dropping the stream stops the writing.
+    fn write(&self, brief: &SongBrief, deadline: Option<Instant>) -> Deltas;
+
+    /// Writes one whole take, when nobody watches it being written. By default the
+    /// streamed deltas, collected and parsed.
+    fn write_whole(
+        &self,
+        brief: &SongBrief,
+        deadline: Option<Instant>,
+    ) -> BoxFuture<'static, Result<WrittenSong, LyricsError>> {
+        let deltas = self.write(brief, deadline);
+        Box::pin(async move {
+            let text: String = deltas.try_collect().await?;
+            WrittenSong::parse(&text).map_err(LyricsError::Malformed)
+        })
+    }
 }
 
 /// What writing a take yields: the text as it is written, then the finished song.
@@ -47,15 +72,17 @@ pub enum Progress {
     Done(WrittenSong),
 }
 
-/// Writes a take, yielding each delta and finally the parsed song.
+/// Writes a take, yielding each delta and finally the parsed song; a delta that has
+/// not come by `deadline` ends the take with [`ProviderError::DeadlineExceeded`].
 pub fn write_with_progress(
     lyricist: &dyn Lyricist,
     brief: &SongBrief,
+    deadline: Option<Instant>,
 ) -> impl Stream<Item = Result<Progress, LyricsError>> + Send + use<> {
-    let mut deltas = lyricist.write(brief);
+    let mut deltas = lyricist.write(brief, deadline);
     async_stream::try_stream! {
         let mut text = String::new();
-        while let Some(delta) = deltas.try_next().await? {
+        while let Some(delta) = by_deadline(deadline, deltas.next()).await?.transpose()? {
             text.push_str(&delta);
             yield Progress::Delta(delta);
         }
@@ -64,11 +91,24 @@ pub fn write_with_progress(
     }
 }
 
-/// Writes a take and returns the parsed song.
+/// Writes a whole take and returns the parsed song, by `deadline`.
 pub async fn write_song(
     lyricist: &dyn Lyricist,
     brief: &SongBrief,
+    deadline: Option<Instant>,
 ) -> Result<WrittenSong, LyricsError> {
-    let text: String = lyricist.write(brief).try_collect().await?;
-    WrittenSong::parse(&text).map_err(LyricsError::Malformed)
+    by_deadline(deadline, lyricist.write_whole(brief, deadline)).await?
+}
+
+/// `work`'s output, or [`ProviderError::DeadlineExceeded`] if `deadline` comes first.
+async fn by_deadline<T>(
+    deadline: Option<Instant>,
+    work: impl Future<Output = T>,
+) -> Result<T, LyricsError> {
+    match deadline {
+        None => Ok(work.await),
+        Some(deadline) => tokio::time::timeout_at(deadline, work)
+            .await
+            .map_err(|_| ProviderError::DeadlineExceeded.into()),
+    }
 }

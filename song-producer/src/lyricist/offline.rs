@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use superstar_runtime::seed::SplitMix64;
+use tokio::time::Instant;
 
 use super::{
     Deltas, Lyricist,
@@ -43,7 +44,7 @@ impl Lyricist for OfflineLyricist {
         "offline"
     }
 
-    fn write(&self, brief: &SongBrief) -> Deltas {
+    fn write(&self, brief: &SongBrief, _deadline: Option<Instant>) -> Deltas {
         let deltas = futures::stream::iter(split_into_deltas(&compose(brief)));
         if self.typing_delay.is_zero() {
             return Box::pin(deltas.map(Ok));
@@ -640,7 +641,7 @@ mod tests {
     async fn deltas_concatenate_to_the_song() {
         let brief = brief("polish disco polo", "wakacje nad morzem");
         let deltas: Vec<String> = OfflineLyricist::default()
-            .write(&brief)
+            .write(&brief, None)
             .try_collect()
             .await
             .unwrap();

@@ -1,0 +1,203 @@
+//! The OpenAI painter: covers from the images API, kept as PNG bytes (not as a URL that
+//! expires).
+//!
+//! GPT image models always answer with base64 PNG; other models (DALL·E, or the image
+//! models of OpenAI-compatible servers) are asked for `b64_json`. Whatever comes back
+//! is decoded and checked to be a PNG, and its real size is read from the image itself.
+
+use std::{io::Cursor, sync::Arc};
+
+use async_openai::{
+    Client,
+    config::OpenAIConfig,
+    types::images::{
+        CreateImageRequest, Image, ImageModel, ImageOutputFormat, ImageResponseFormat, ImageSize,
+    },
+};
+use base64::Engine;
+use superstar_runtime::openai::{OpenAiSettings, ProviderError};
+use tokio::time::Instant;
+
+use super::{PaintError, Painter, Painting};
+use crate::domain::CoverBrief;
+
+/// Paints covers with an image model. Cheap to clone.
+#[derive(Clone)]
+pub struct OpenAiPainter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client<OpenAIConfig>,
+    settings: OpenAiSettings,
+}
+
+impl OpenAiPainter {
+    /// A painter asking `settings.model` at `settings.base_url`.
+    pub fn new(settings: OpenAiSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client: settings.client(),
+                settings,
+            }),
+        }
+    }
+
+    // `response_format` is deprecated with the retired DALL·E models, but
+    // OpenAI-compatible servers still need it to answer in base64.
+    #[allow(deprecated)]
+    fn request(&self, brief: &CoverBrief) -> CreateImageRequest {
+        let model = self.inner.settings.model.clone();
+        let gpt_image = model.starts_with("gpt-image") || model.starts_with("chatgpt-image");
+        CreateImageRequest {
+            prompt: prompt(brief),
+            model: ImageModel::Other(model),
+            n: Some(1),
+            size: Some(ImageSize::S1024x1024),
+            // GPT image models answer in base64 always and reject `response_format`.
+            response_format: (!gpt_image).then_some(ImageResponseFormat::B64Json),
+            output_format: gpt_image.then_some(ImageOutputFormat::Png),
+            ..Default::default()
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Painter for OpenAiPainter {
+    fn model(&self) -> &str {
+        &self.inner.settings.model
+    }
+
+    async fn paint(
+        &self,
+        brief: &CoverBrief,
+        deadline: Option<Instant>,
+    ) -> Result<Painting, PaintError> {
+        let request = self.request(brief);
+        let inner = &self.inner;
+        let deadline = inner.settings.deadline(deadline);
+        let reply = inner
+            .settings
+            .retry
+            .run(deadline, || async {
+                Ok(inner.client.images().generate(request.clone()).await?)
+            })
+            .await?;
+        let image = reply
+            .data
+            .first()
+            .ok_or_else(|| ProviderError::Malformed("the reply holds no image".into()))?;
+        let (data, revised_prompt) = match image.as_ref() {
+            Image::B64Json {
+                b64_json,
+                revised_prompt,
+            } => (b64_json, revised_prompt.clone()),
+            Image::Url { .. } => {
+                return Err(ProviderError::Malformed(
+                    "the reply holds a URL, not base64 image data".into(),
+                )
+                .into());
+            }
+        };
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_bytes())
+            .map_err(|error| {
+                ProviderError::Malformed(format!("the image is not base64: {error}"))
+            })?;
+        let (width, height) = png_size(&png)?;
+        Ok(Painting {
+            png,
+            width,
+            height,
+            revised_prompt,
+        })
+    }
+}
+
+/// The image prompt: the cover's description, framed as album art, with the album's
+/// title and genre when the request gave them.
+pub fn prompt(brief: &CoverBrief) -> String {
+    let mut prompt = String::from("Album cover art");
+    if !brief.title().is_empty() {
+        prompt.push_str(&format!(" for \"{}\"", brief.title()));
+    }
+    if !brief.genre().is_empty() {
+        prompt.push_str(&format!(", a {} record", brief.genre()));
+    }
+    prompt.push_str(&format!(
+        ": {}. A square composition, bold and striking at thumbnail size; no lettering, no logos.",
+        brief.description().trim_end_matches('.')
+    ));
+    prompt
+}
+
+/// The size of a PNG, read from the image; anything but a PNG is unusable.
+fn png_size(bytes: &[u8]) -> Result<(u32, u32), ProviderError> {
+    let reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|error| ProviderError::Malformed(error.to_string()))?;
+    if reader.format() != Some(image::ImageFormat::Png) {
+        return Err(ProviderError::Malformed("the image is not a PNG".into()));
+    }
+    reader
+        .into_dimensions()
+        .map_err(|error| ProviderError::Malformed(format!("the PNG is unreadable: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use superstar_proto::v1::DesignCoverRequest;
+
+    use super::*;
+
+    fn brief(description: &str, title: &str, genre: &str) -> CoverBrief {
+        CoverBrief::parse(DesignCoverRequest {
+            description: description.into(),
+            title: title.into(),
+            genre: genre.into(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_prompt_frames_the_description_as_album_art() {
+        assert_eq!(
+            prompt(&brief("a neon dragon over Warsaw.", "Smok", "disco polo")),
+            "Album cover art for \"Smok\", a disco polo record: a neon dragon over Warsaw. \
+             A square composition, bold and striking at thumbnail size; no lettering, no logos."
+        );
+        assert!(prompt(&brief("rain", "", "")).starts_with("Album cover art: rain."));
+    }
+
+    #[test]
+    fn gpt_image_models_are_not_asked_for_a_response_format() {
+        let painter =
+            |model: &str| OpenAiPainter::new(OpenAiSettings::new("k", "http://127.0.0.1:9", model));
+        let gpt = serde_json::to_value(painter("gpt-image-1-mini").request(&brief("rain", "", "")))
+            .unwrap();
+        assert_eq!(gpt["model"], "gpt-image-1-mini");
+        assert!(gpt.get("response_format").is_none());
+        assert_eq!(gpt["output_format"], "png");
+        let dalle =
+            serde_json::to_value(painter("dall-e-3").request(&brief("rain", "", ""))).unwrap();
+        assert_eq!(dalle["response_format"], "b64_json");
+        assert!(dalle.get("output_format").is_none());
+    }
+
+    #[test]
+    fn only_a_png_is_accepted_and_its_own_size_is_kept() {
+        let mut png = Vec::new();
+        image::RgbImage::new(3, 2)
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(png_size(&png).unwrap(), (3, 2));
+        assert!(matches!(
+            png_size(b"GIF89a...."),
+            Err(ProviderError::Malformed(_))
+        ));
+        assert!(matches!(
+            png_size(&png[..20]),
+            Err(ProviderError::Malformed(_))
+        ));
+    }
+}

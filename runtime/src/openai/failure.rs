@@ -1,0 +1,281 @@
+//! Every way a provider call can fail, and the status a client sees for each.
+
+use std::time::Duration;
+
+use async_openai::error::OpenAIError;
+use tonic::Status;
+
+use super::transport::HttpFailure;
+
+/// Error codes with which providers say their safety system refused a prompt.
+const SAFETY_CODES: [&str; 3] = [
+    "content_policy_violation",
+    "content_filter",
+    "moderation_blocked",
+];
+
+/// Why a provider call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    /// 429 `insufficient_quota`: the account is out of credit. Not retried.
+    #[error("the model provider's quota is exhausted")]
+    QuotaExhausted,
+    /// 429: rate limited, still after the retries the deadline allowed.
+    #[error("the model provider is rate limiting us")]
+    RateLimited {
+        /// How long the provider asked us to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The provider's safety system refused the prompt. Not retried.
+    #[error("the model provider's safety system rejected the prompt")]
+    Rejected,
+    /// The provider refused our own request: the key (401, 403), the model (404) or
+    /// the request's shape (other 4xx). Not retried; the operator must act.
+    #[error("the model provider refused the service's request (HTTP {status}, {code})")]
+    Refused {
+        /// The HTTP status (0 when the request could not even be built).
+        status: u16,
+        /// The provider's error code or type; never its message, which for a bad key
+        /// quotes part of the key.
+        code: String,
+    },
+    /// 5xx, or the server could not be reached or broke the connection.
+    #[error("the model provider is unavailable: {0}")]
+    Unavailable(String),
+    /// The reply could not be read or is not what was asked for.
+    #[error("the model provider's reply is unusable: {0}")]
+    Malformed(String),
+    /// The request's deadline passed first.
+    #[error("the deadline passed before the model provider answered")]
+    DeadlineExceeded,
+}
+
+impl ProviderError {
+    /// Whether another attempt may succeed: rate limits and outages.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Unavailable(_))
+    }
+
+    /// How long the provider asked us to wait before the next attempt.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The status a client sees. `prompt_field` names the request field whose text
+    /// went into the prompt, for when the provider's safety system rejects it. Logs
+    /// what the operator needs: an error for [`Refused`](Self::Refused), a warning for
+    /// outages and unusable replies.
+    pub fn to_status(&self, prompt_field: &str) -> Status {
+        match self {
+            Self::QuotaExhausted => Status::resource_exhausted(
+                "the model provider's quota is exhausted; try again later",
+            ),
+            Self::RateLimited { .. } => Status::resource_exhausted(
+                "the model provider is rate limiting requests; retry later",
+            ),
+            Self::Rejected => Status::invalid_argument(format!(
+                "{prompt_field}: the model provider's safety system rejected the prompt; rephrase it"
+            )),
+            Self::Refused { status, code } => {
+                tracing::error!(
+                    http_status = status,
+                    code = code.as_str(),
+                    "the model provider refused the service's own request: check OPENAI_API_KEY, OPENAI_BASE_URL and the model settings"
+                );
+                Status::unavailable("the model provider is unavailable")
+            }
+            Self::Unavailable(detail) => {
+                tracing::warn!(
+                    detail = detail.as_str(),
+                    "the model provider is unavailable"
+                );
+                Status::unavailable("the model provider is unavailable; try again later")
+            }
+            Self::Malformed(detail) => {
+                tracing::warn!(
+                    detail = detail.as_str(),
+                    "the model provider's reply is unusable"
+                );
+                Status::unavailable("the model provider's reply could not be used; try again")
+            }
+            Self::DeadlineExceeded => {
+                Status::deadline_exceeded("the deadline passed before the model provider answered")
+            }
+        }
+    }
+}
+
+impl From<OpenAIError> for ProviderError {
+    fn from(error: OpenAIError) -> Self {
+        match error {
+            OpenAIError::Boxed(boxed) => match boxed.downcast::<HttpFailure>() {
+                Ok(failure) => Self::from(*failure),
+                Err(other) => Self::Unavailable(other.to_string()),
+            },
+            OpenAIError::ApiError(api) => Self::from(HttpFailure {
+                status: api.status_code.as_u16(),
+                retry_after: None,
+                code: api.api_error.code,
+                kind: api.api_error.r#type,
+                message: api.api_error.message,
+            }),
+            OpenAIError::Reqwest(error) if error.is_decode() => {
+                Self::Malformed(without_url(&error))
+            }
+            OpenAIError::Reqwest(error) => Self::Unavailable(without_url(&error)),
+            OpenAIError::JSONDeserialize(error, _) => Self::Malformed(error.to_string()),
+            OpenAIError::StreamError(error) => Self::Unavailable(error.to_string()),
+            OpenAIError::InvalidArgument(reason) => Self::Refused {
+                status: 0,
+                code: reason,
+            },
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<HttpFailure> for ProviderError {
+    fn from(failure: HttpFailure) -> Self {
+        let code = failure.code.as_deref().unwrap_or_default();
+        let kind = failure.kind.as_deref().unwrap_or_default();
+        match failure.status {
+            429 if code == "insufficient_quota" || kind == "insufficient_quota" => {
+                Self::QuotaExhausted
+            }
+            429 => Self::RateLimited {
+                retry_after: failure.retry_after,
+            },
+            400 if SAFETY_CODES.contains(&code) || failure.message.contains("safety system") => {
+                Self::Rejected
+            }
+            500..=599 => Self::Unavailable(format!("HTTP {}: {}", failure.status, failure.message)),
+            status => Self::Refused {
+                status,
+                code: [code, kind]
+                    .into_iter()
+                    .find(|text| !text.is_empty())
+                    .unwrap_or("no code")
+                    .to_owned(),
+            },
+        }
+    }
+}
+
+/// reqwest's message without the URL, which may carry a query string.
+fn without_url(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "cannot connect"
+    } else if error.is_body() || error.is_decode() {
+        "the reply broke off"
+    } else {
+        "request failed"
+    };
+    match std::error::Error::source(error) {
+        Some(source) => format!("{kind}: {source}"),
+        None => kind.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(status: u16, code: Option<&str>, message: &str) -> ProviderError {
+        ProviderError::from(HttpFailure {
+            status,
+            retry_after: Some(Duration::from_secs(1)),
+            code: code.map(str::to_owned),
+            kind: None,
+            message: message.to_owned(),
+        })
+    }
+
+    #[test]
+    fn each_failure_gets_its_status() {
+        use tonic::Code;
+        let cases = [
+            (
+                failure(429, Some("insufficient_quota"), "pay up"),
+                Code::ResourceExhausted,
+                false,
+            ),
+            (
+                failure(429, Some("rate_limit_exceeded"), "slow down"),
+                Code::ResourceExhausted,
+                true,
+            ),
+            (
+                failure(400, Some("content_policy_violation"), "no"),
+                Code::InvalidArgument,
+                false,
+            ),
+            (
+                failure(400, None, "rejected by our safety system"),
+                Code::InvalidArgument,
+                false,
+            ),
+            (
+                failure(
+                    401,
+                    Some("invalid_api_key"),
+                    "Incorrect API key provided: sk-ab***yz",
+                ),
+                Code::Unavailable,
+                false,
+            ),
+            (
+                failure(404, Some("model_not_found"), "no such model"),
+                Code::Unavailable,
+                false,
+            ),
+            (
+                failure(400, Some("invalid_value"), "bad size"),
+                Code::Unavailable,
+                false,
+            ),
+            (failure(500, None, "oops"), Code::Unavailable, true),
+            (failure(503, None, "overloaded"), Code::Unavailable, true),
+        ];
+        for (error, code, retryable) in cases {
+            assert_eq!(error.to_status("theme").code(), code, "{error:?}");
+            assert_eq!(error.is_retryable(), retryable, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn a_rejected_prompt_names_the_field() {
+        let status = ProviderError::Rejected.to_status("description");
+        assert!(
+            status.message().starts_with("description: "),
+            "{}",
+            status.message()
+        );
+        assert!(status.message().contains("safety system"));
+    }
+
+    #[test]
+    fn a_refused_key_keeps_no_part_of_the_providers_message() {
+        let error = failure(
+            401,
+            Some("invalid_api_key"),
+            "Incorrect API key provided: sk-ab***yz",
+        );
+        let shown = format!("{error} {error:?} {}", error.to_status("theme").message());
+        assert!(!shown.contains("sk-ab"), "{shown}");
+        assert!(shown.contains("invalid_api_key"));
+    }
+
+    #[test]
+    fn only_rate_limits_carry_a_wait() {
+        assert_eq!(
+            failure(429, None, "").retry_after(),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(failure(500, None, "").retry_after(), None);
+    }
+}

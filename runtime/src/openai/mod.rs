@@ -1,0 +1,186 @@
+//! Talking to OpenAI, or to any server that speaks its API, the same way from both
+//! services.
+//!
+//! With `OPENAI_API_KEY` set (or `SUPERSTAR_PROVIDER=openai`), the song producer writes
+//! with the chat completions API and the cover designer paints with the images API;
+//! without, both use their offline providers ([`Provider`]). What the two providers
+//! share lives here:
+//!
+//! - one way to build the client ([`OpenAiSettings::client`]): `OPENAI_BASE_URL`
+//!   points it at any OpenAI-compatible server, and async-openai's own retry layer is
+//!   replaced by a transport that keeps what retrying needs (the status, `Retry-After`);
+//! - one retry loop ([`RetryPolicy::run`]): 429 and 5xx retried with exponential
+//!   backoff and jitter, honouring `Retry-After`, never past the request's deadline;
+//! - one list of failures ([`ProviderError`]) and the status each one gives a client.
+//!
+//! The key is held only by async-openai's config (a secret that prints as
+//! `[REDACTED]`) and is never logged, nor put in an error.
+
+mod failure;
+mod retry;
+mod transport;
+
+use std::{fmt, time::Duration};
+
+use async_openai::{Client, config::OpenAIConfig};
+pub use failure::ProviderError;
+pub use retry::RetryPolicy;
+use tokio::time::Instant;
+
+use crate::config::{self, ConfigError};
+
+/// OpenAI's own API, used when `OPENAI_BASE_URL` is not set.
+pub const OPENAI_API_BASE: &str = "https://api.openai.com/v1";
+
+/// How long a provider call may take when the caller set no deadline.
+const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
+
+/// Which provider a service writes or paints with.
+#[derive(Debug, Clone)]
+pub enum Provider {
+    /// The built-in offline provider: no key, no network, deterministic.
+    Offline,
+    /// OpenAI, or a server that speaks its API.
+    OpenAi(OpenAiSettings),
+}
+
+impl Provider {
+    /// Reads the choice from the environment:
+    ///
+    /// - `SUPERSTAR_PROVIDER`: `offline` or `openai`; unset means `openai` when
+    ///   `OPENAI_API_KEY` is set, `offline` otherwise;
+    /// - `OPENAI_API_KEY`; may stay unset with `SUPERSTAR_PROVIDER=openai` and an
+    ///   `OPENAI_BASE_URL`, for local servers that want no key;
+    /// - `OPENAI_BASE_URL` (default OpenAI's), `model_variable` (default
+    ///   `default_model`), `OPENAI_MAX_ATTEMPTS` (default 4),
+    ///   `OPENAI_TIMEOUT_SECS` (the budget of a call without a deadline; default 120).
+    pub fn from_env(model_variable: &str, default_model: &str) -> Result<Self, ConfigError> {
+        let key = config::var("OPENAI_API_KEY");
+        let base_url = config::var("OPENAI_BASE_URL");
+        let wanted = config::var("SUPERSTAR_PROVIDER").map(|value| value.trim().to_lowercase());
+        let openai = match wanted.as_deref() {
+            None => key.is_some(),
+            Some("offline") => false,
+            Some("openai") if key.is_none() && base_url.is_none() => {
+                return Err(ConfigError::new(
+                    "SUPERSTAR_PROVIDER",
+                    "`openai` needs OPENAI_API_KEY (or an OPENAI_BASE_URL that wants no key)",
+                ));
+            }
+            Some("openai") => true,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "SUPERSTAR_PROVIDER",
+                    "must be `offline` or `openai`",
+                ));
+            }
+        };
+        if !openai {
+            return Ok(Self::Offline);
+        }
+        let base_url = base_url.unwrap_or_else(|| OPENAI_API_BASE.to_owned());
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(ConfigError::new(
+                "OPENAI_BASE_URL",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        let attempts: u32 =
+            config::parse_or("OPENAI_MAX_ATTEMPTS", RetryPolicy::default().attempts)?;
+        if attempts == 0 {
+            return Err(ConfigError::new(
+                "OPENAI_MAX_ATTEMPTS",
+                "must be at least 1",
+            ));
+        }
+        let budget = config::parse_or("OPENAI_TIMEOUT_SECS", DEFAULT_BUDGET.as_secs())?;
+        Ok(Self::OpenAi(OpenAiSettings {
+            api_key: key.unwrap_or_default(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            model: config::string_or(model_variable, default_model),
+            retry: RetryPolicy {
+                attempts,
+                ..RetryPolicy::default()
+            },
+            budget: Duration::from_secs(budget.max(1)),
+        }))
+    }
+}
+
+/// How to reach an OpenAI-compatible server.
+#[derive(Clone)]
+pub struct OpenAiSettings {
+    api_key: String,
+    /// The API's base URL, without a trailing slash (`https://api.openai.com/v1`).
+    pub base_url: String,
+    /// The model to ask for.
+    pub model: String,
+    /// How failed calls are retried.
+    pub retry: RetryPolicy,
+    /// How long one call may take when the caller set no deadline.
+    pub budget: Duration,
+}
+
+impl OpenAiSettings {
+    /// Settings for `base_url` and `model` with the default retries and budget.
+    pub fn new(api_key: impl Into<String>, base_url: &str, model: &str) -> Self {
+        Self {
+            api_key: api_key.into(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            model: model.to_owned(),
+            retry: RetryPolicy::default(),
+            budget: DEFAULT_BUDGET,
+        }
+    }
+
+    /// A client for these settings. Its transport does not retry by itself (the
+    /// providers call [`RetryPolicy::run`], which knows the request's deadline) and
+    /// turns every non-2xx reply into an error that keeps its status and `Retry-After`.
+    pub fn client(&self) -> Client<OpenAIConfig> {
+        transport::client(&self.api_key, &self.base_url)
+    }
+
+    /// When a call must be over: the caller's deadline (see
+    /// [`CallContext::give_up_at`](crate::call::CallContext::give_up_at)), or the
+    /// budget from now when the caller set none.
+    pub fn deadline(&self, caller: Option<Instant>) -> Instant {
+        caller.unwrap_or_else(|| Instant::now() + self.budget)
+    }
+}
+
+impl fmt::Debug for OpenAiSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiSettings")
+            .field("api_key", &"[REDACTED]")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("retry", &self.retry)
+            .field("budget", &self.budget)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_never_print_the_key() {
+        let settings = OpenAiSettings::new("sk-very-secret", "http://127.0.0.1:1/v1/", "m");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("sk-very-secret"), "{printed}");
+        assert!(printed.contains("[REDACTED]"));
+        assert_eq!(settings.base_url, "http://127.0.0.1:1/v1");
+    }
+
+    #[test]
+    fn without_a_deadline_a_call_gets_the_budget() {
+        let mut settings = OpenAiSettings::new("", "http://127.0.0.1:1", "m");
+        settings.budget = Duration::from_secs(7);
+        let deadline = settings.deadline(None);
+        let left = deadline - Instant::now();
+        assert!(left <= Duration::from_secs(7) && left > Duration::from_secs(6));
+        let sooner = Instant::now() + Duration::from_millis(10);
+        assert_eq!(settings.deadline(Some(sooner)), sooner);
+    }
+}
