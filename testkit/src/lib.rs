@@ -4,7 +4,14 @@
 //!   written to a temporary folder, so every test runs real mutual TLS;
 //! - [`channel`]: a gRPC channel over TLS, with or without a client certificate;
 //! - [`wait_until_serving`]: readiness through the health service, never a sleep;
-//! - [`scratch_postgres`]: a fresh PostgreSQL database per test, when one is configured.
+//! - [`scratch_postgres`]: a fresh PostgreSQL database per test, when one is configured;
+//! - [`openai`]: OpenAI's wire format, for wiremock servers standing in for the provider;
+//! - [`CapturedLogs`]: what the code under test logged.
+
+mod logs;
+pub mod openai;
+
+pub use logs::CapturedLogs;
 
 use std::{
     net::SocketAddr,

@@ -1,0 +1,394 @@
+//! The OpenAI lyricist against a wiremock server speaking OpenAI's wire format: what
+//! it sends, what it makes of each reply, and how it fails.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use serde_json::json;
+use song_producer::{
+    domain::{Genre, SongBrief, Theme, WrittenSong},
+    lyricist::{Lyricist, LyricsError, OpenAiLyricist, Progress, write_song, write_with_progress},
+};
+use superstar_runtime::openai::{OpenAiSettings, ProviderError, RetryPolicy};
+use superstar_testkit::{
+    CapturedLogs,
+    openai::{self, CHAT_MODEL, SONG},
+};
+use tokio::time::Instant;
+use tonic::Code;
+use wiremock::{
+    Mock, MockServer, Request,
+    matchers::{header, method, path},
+};
+
+const KEY: &str = "sk-test-0123456789abcdefSECRET";
+
+fn lyricist(server: &MockServer) -> OpenAiLyricist {
+    let mut settings = OpenAiSettings::new(KEY, &format!("{}/v1", server.uri()), CHAT_MODEL);
+    settings.retry = RetryPolicy {
+        attempts: 3,
+        first_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(40),
+    };
+    OpenAiLyricist::new(settings)
+}
+
+fn brief() -> SongBrief {
+    SongBrief::new(
+        Genre::parse("synthwave").unwrap(),
+        Theme::parse("neon nights").unwrap(),
+    )
+}
+
+fn soon(millis: u64) -> Option<Instant> {
+    Some(Instant::now() + Duration::from_millis(millis))
+}
+
+/// Any call to the chat completions endpoint.
+fn chat() -> wiremock::MockBuilder {
+    Mock::given(method("POST")).and(path("/v1/chat/completions"))
+}
+
+async fn deltas(lyricist: &OpenAiLyricist) -> Result<Vec<String>, LyricsError> {
+    lyricist.write(&brief(), soon(5_000)).try_collect().await
+}
+
+fn provider_error(error: LyricsError) -> ProviderError {
+    match error {
+        LyricsError::Provider(error) => error,
+        other => panic!("expected a provider error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_reply_arrives_as_deltas_in_order() {
+    let server = MockServer::start().await;
+    let pieces = openai::pieces(SONG, 7);
+    let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    chat()
+        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(|request: &Request| {
+            let body = openai::body(request);
+            body["model"] == CHAT_MODEL
+                && body["stream"] == true
+                && body["messages"][0]["role"] == "system"
+                && body["messages"][1]
+                    == json!({"role": "user", "content": "Write a synthwave song about: neon nights"})
+        })
+        .respond_with(openai::chat_stream(&borrowed))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let deltas = deltas(&lyricist(&server)).await.unwrap();
+
+    assert_eq!(deltas.concat(), SONG);
+    // The text is held back only until its first line is known to be a title; after
+    // that each piece passes on as it came.
+    let head = 1 + pieces
+        .iter()
+        .position(|piece| piece.contains('\n'))
+        .unwrap();
+    assert_eq!(deltas[0], pieces[..head].concat());
+    assert_eq!(&deltas[1..], &pieces[head..]);
+}
+
+#[tokio::test]
+async fn a_whole_take_comes_from_one_non_streamed_reply() {
+    let server = MockServer::start().await;
+    chat()
+        .and(|request: &Request| {
+            let body = openai::body(request);
+            body["model"] == CHAT_MODEL && body["stream"] == false
+        })
+        .respond_with(openai::chat_reply(SONG))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let song = write_song(&lyricist(&server), &brief(), soon(5_000))
+        .await
+        .unwrap();
+
+    assert_eq!(song, WrittenSong::parse(SONG).unwrap());
+    assert_eq!(song.title, "Neon Nights");
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_waited_out_as_asked_then_retried_once() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::rate_limited(1))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .respond_with(openai::chat_reply(SONG))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let started = Instant::now();
+    let song = write_song(&lyricist(&server), &brief(), soon(10_000))
+        .await
+        .unwrap();
+
+    assert_eq!(song.title, "Neon Nights");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was not honoured"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_that_outlasts_the_deadline_fails_at_once() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::rate_limited(30))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let started = Instant::now();
+    let error = write_song(&lyricist(&server), &brief(), soon(2_000))
+        .await
+        .unwrap_err();
+
+    let error = provider_error(error);
+    assert!(
+        matches!(error, ProviderError::RateLimited { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.to_status("theme").code(), Code::ResourceExhausted);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn an_exhausted_quota_is_not_retried() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::quota_exhausted())
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let error = provider_error(deltas(&lyricist(&server)).await.unwrap_err());
+
+    assert!(matches!(error, ProviderError::QuotaExhausted), "{error:?}");
+    assert_eq!(error.to_status("theme").code(), Code::ResourceExhausted);
+}
+
+#[tokio::test]
+async fn a_persistent_server_error_is_retried_then_unavailable() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("upstream exploded"))
+        .expect(3)
+        .mount(&server)
+        .await;
+
+    let error = provider_error(deltas(&lyricist(&server)).await.unwrap_err());
+
+    assert!(matches!(error, ProviderError::Unavailable(_)), "{error:?}");
+    assert_eq!(error.to_status("theme").code(), Code::Unavailable);
+}
+
+#[tokio::test]
+async fn a_reply_slower_than_the_deadline_fails_promptly() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::chat_reply(SONG).set_delay(Duration::from_secs(30)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let started = Instant::now();
+    let error = write_song(&lyricist(&server), &brief(), soon(300))
+        .await
+        .unwrap_err();
+
+    let error = provider_error(error);
+    assert!(
+        matches!(error, ProviderError::DeadlineExceeded),
+        "{error:?}"
+    );
+    assert_eq!(error.to_status("theme").code(), Code::DeadlineExceeded);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_prompt_the_safety_system_rejects_is_the_clients_to_change() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::content_policy())
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let error = provider_error(deltas(&lyricist(&server)).await.unwrap_err());
+
+    let status = error.to_status("theme");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("theme: "),
+        "{}",
+        status.message()
+    );
+    assert!(status.message().contains("safety system"));
+}
+
+#[tokio::test]
+async fn a_malformed_body_is_unusable() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_string("{\"id\": \"chatcmpl-1\", \"choices\": [tru"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let error = write_song(&lyricist(&server), &brief(), soon(5_000))
+        .await
+        .unwrap_err();
+
+    let error = provider_error(error);
+    assert!(matches!(error, ProviderError::Malformed(_)), "{error:?}");
+    assert_eq!(error.to_status("theme").code(), Code::Unavailable);
+}
+
+#[tokio::test]
+async fn a_reply_in_the_wrong_format_is_asked_for_once_more() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::chat_stream(&[
+            "Sure! Here is ",
+            "your song:\n",
+            "la la la",
+        ]))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .respond_with(openai::chat_stream(&[SONG]))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let steps: Vec<Progress> = write_with_progress(&lyricist(&server), &brief(), soon(5_000))
+        .try_collect()
+        .await
+        .unwrap();
+
+    // Nothing of the first reply reached the client.
+    let text: String = steps
+        .iter()
+        .filter_map(|step| match step {
+            Progress::Delta(delta) => Some(delta.as_str()),
+            Progress::Done(_) => None,
+        })
+        .collect();
+    assert_eq!(text, SONG);
+    assert_eq!(
+        steps.last(),
+        Some(&Progress::Done(WrittenSong::parse(SONG).unwrap()))
+    );
+}
+
+#[tokio::test]
+async fn a_reply_in_the_wrong_format_twice_is_unusable() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::chat_reply(
+            "I'd love to write that song! Here it goes…",
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let error = write_song(&lyricist(&server), &brief(), soon(5_000))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, LyricsError::Malformed(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_rejected_key_is_logged_for_the_operator_and_never_shown() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::bad_key(KEY))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (logs, _guard) = CapturedLogs::start();
+
+    let error = provider_error(deltas(&lyricist(&server)).await.unwrap_err());
+    let status = error.to_status("theme");
+
+    assert_eq!(status.code(), Code::Unavailable);
+    let logs = logs.text();
+    assert!(logs.contains("\"level\":\"ERROR\""), "{logs}");
+    assert!(logs.contains("check OPENAI_API_KEY"), "{logs}");
+    assert!(logs.contains("invalid_api_key"), "{logs}");
+    // Neither the key nor the provider's quote of it, anywhere.
+    let seen = format!("{logs} {error} {error:?} {}", status.message());
+    for fragment in [KEY, &KEY[..6], &KEY[KEY.len() - 4..]] {
+        assert!(!seen.contains(fragment), "{fragment:?} leaked: {seen}");
+    }
+}
+
+#[tokio::test]
+async fn when_the_client_goes_away_the_provider_stream_is_dropped() {
+    // A provider that streams forever, and says when its reader hung up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let (hung_up, hang_up_seen) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 8192];
+        let _ = socket.read(&mut request).await.unwrap();
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let event = |text: &str| {
+            let chunk = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": CHAT_MODEL,
+                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]});
+            format!("data: {chunk}\n\n")
+        };
+        socket
+            .write_all(event("Title: Forever\n\n[Verse 1]\n").as_bytes())
+            .await
+            .unwrap();
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if socket.write_all(event("and on ").as_bytes()).await.is_err() {
+                let _ = hung_up.send(());
+                return;
+            }
+        }
+    });
+    let lyricist = OpenAiLyricist::new(OpenAiSettings::new(KEY, &base_url, CHAT_MODEL));
+    let mut stream = lyricist.write(&brief(), soon(60_000));
+    assert_eq!(
+        stream.try_next().await.unwrap().unwrap(),
+        "Title: Forever\n\n[Verse 1]\n"
+    );
+    assert_eq!(stream.try_next().await.unwrap().unwrap(), "and on ");
+
+    drop(stream);
+
+    tokio::time::timeout(Duration::from_secs(10), hang_up_seen)
+        .await
+        .expect("the provider connection was closed")
+        .unwrap();
+}

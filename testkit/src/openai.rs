@@ -1,0 +1,158 @@
+//! OpenAI's wire format, for wiremock servers that stand in for the provider.
+//!
+//! Replies are built as OpenAI sends them (chat completions, streamed as server-sent
+//! events ending in `[DONE]`, images as base64, errors as `{"error": {…}}`), so the
+//! providers are tested against the shapes they will meet, through async-openai's own
+//! parsing.
+
+use std::io::Cursor;
+
+use base64::Engine;
+use serde_json::{Value, json};
+use wiremock::{Request, ResponseTemplate};
+
+/// The model name the test servers answer as.
+pub const CHAT_MODEL: &str = "test-chat-model";
+
+/// The image model name the tests configure.
+pub const IMAGE_MODEL: &str = "test-image-model";
+
+/// A song in the format the lyricists are asked for.
+pub const SONG: &str = "Title: Neon Nights\n\n[Verse 1]\nCity lights are burning bright\nWe ride the neon through the night\n\n[Chorus]\nNeon nights, neon nights\nHold me close in neon lights\n";
+
+/// A whole (non-streamed) chat completion whose message is `text`.
+pub fn chat_reply(text: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": CHAT_MODEL,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": text, "refusal": null},
+            "finish_reason": "stop",
+            "logprobs": null
+        }],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 60, "total_tokens": 110}
+    }))
+}
+
+/// A streamed chat completion: one SSE chunk per piece, in order, then `[DONE]`.
+pub fn chat_stream(pieces: &[&str]) -> ResponseTemplate {
+    let mut body = sse_event(&chunk(json!({"role": "assistant", "content": ""}), None));
+    for piece in pieces {
+        body.push_str(&sse_event(&chunk(json!({"content": piece}), None)));
+    }
+    body.push_str(&sse_event(&chunk(json!({}), Some("stop"))));
+    body.push_str("data: [DONE]\n\n");
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_string(body)
+}
+
+/// `text` cut into pieces of about `size` characters, as a model streams it.
+pub fn pieces(text: &str, size: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(size)
+        .map(|piece| piece.iter().collect())
+        .collect()
+}
+
+/// One streamed chunk (`chat.completion.chunk`).
+fn chunk(delta: Value, finish_reason: Option<&str>) -> Value {
+    json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": CHAT_MODEL,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": null}]
+    })
+}
+
+fn sse_event(data: &Value) -> String {
+    format!("data: {data}\n\n")
+}
+
+/// An images reply holding `png` as base64, with the prompt the provider used.
+pub fn image_reply(png: &[u8], revised_prompt: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "created": 1_700_000_000,
+        "data": [{
+            "b64_json": base64::engine::general_purpose::STANDARD.encode(png),
+            "revised_prompt": revised_prompt
+        }],
+        "output_format": "png",
+        "size": "1024x1024"
+    }))
+}
+
+/// A PNG of `width`×`height` in one colour.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_pixel(width, height, image::Rgb([200, 40, 120]));
+    let mut bytes = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .expect("a PNG");
+    bytes
+}
+
+/// An error reply as OpenAI sends it.
+pub fn error(status: u16, kind: &str, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": {"message": message, "type": kind, "param": null, "code": code}
+    }))
+}
+
+/// 429, rate limited, asking to wait `retry_after_secs` seconds.
+pub fn rate_limited(retry_after_secs: u32) -> ResponseTemplate {
+    error(
+        429,
+        "requests",
+        "rate_limit_exceeded",
+        "Rate limit reached for requests",
+    )
+    .insert_header("retry-after", retry_after_secs.to_string().as_str())
+}
+
+/// 429, the account is out of credit.
+pub fn quota_exhausted() -> ResponseTemplate {
+    error(
+        429,
+        "insufficient_quota",
+        "insufficient_quota",
+        "You exceeded your current quota, please check your plan and billing details.",
+    )
+}
+
+/// 400, the safety system refused the prompt.
+pub fn content_policy() -> ResponseTemplate {
+    error(
+        400,
+        "invalid_request_error",
+        "content_policy_violation",
+        "Your request was rejected as a result of our safety system.",
+    )
+}
+
+/// 401, as OpenAI words it: the message quotes the ends of the key it was sent.
+pub fn bad_key(key: &str) -> ResponseTemplate {
+    let shown = format!(
+        "{}***{}",
+        &key[..key.len().min(6)],
+        &key[key.len().saturating_sub(4)..]
+    );
+    error(
+        401,
+        "invalid_request_error",
+        "invalid_api_key",
+        &format!(
+            "Incorrect API key provided: {shown}. You can find your API key at https://platform.openai.com/account/api-keys."
+        ),
+    )
+}
+
+/// The JSON body of a request the test server received.
+pub fn body(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap_or(Value::Null)
+}
