@@ -36,12 +36,17 @@ impl From<Error> for Status {
                 Status::not_found(error.to_string())
             }
             Error::CoverDesigner(status) => match status.code() {
+                // The cover designer names its own field; the client wrote it as ours.
+                Code::InvalidArgument => {
+                    let reason = status.message();
+                    let reason = reason.strip_prefix("description: ").unwrap_or(reason);
+                    Status::invalid_argument(format!("cover_description: {reason}"))
+                }
                 // What the client can act on passes through; the rest means the cover
                 // designer is not working right now.
-                code @ (Code::InvalidArgument
-                | Code::ResourceExhausted
-                | Code::DeadlineExceeded
-                | Code::Cancelled) => Status::new(code, error.to_string()),
+                code @ (Code::ResourceExhausted | Code::DeadlineExceeded | Code::Cancelled) => {
+                    Status::new(code, error.to_string())
+                }
                 _ => {
                     tracing::warn!(code = ?status.code(), message = status.message(), "cover designer failed");
                     Status::unavailable("the cover designer is unavailable")

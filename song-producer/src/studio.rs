@@ -101,8 +101,14 @@ impl Studio {
         let deadline = context.give_up_at();
         async_stream::try_stream! {
             for brief in briefs {
-                let written = write_song(studio.lyricist.as_ref(), &brief, deadline).await?;
-                yield studio.store_single(&brief, &written).await?;
+                // Streamed from the model, though only whole songs go out: the stream
+                // shows the model is making progress, and fails as soon as it stops.
+                let mut progress = Box::pin(write_with_progress(studio.lyricist.as_ref(), &brief, deadline));
+                while let Some(step) = progress.try_next().await? {
+                    if let Progress::Done(written) = step {
+                        yield studio.store_single(&brief, &written).await?;
+                    }
+                }
             }
         }
     }

@@ -13,11 +13,15 @@ use superstar_proto::v1::{
 };
 use superstar_runtime::{
     host::{Application, Drain, HostSettings},
-    openai::Provider,
+    openai::{OpenAiSettings, Provider, RetryPolicy},
     shutdown::Shutdown,
     tls::TlsFiles,
 };
-use superstar_testkit::{TestCa, channel, scratch_postgres, wait_until_serving};
+use superstar_testkit::{
+    TestCa, channel,
+    openai::{CHAT_MODEL, IMAGE_MODEL},
+    scratch_postgres, wait_until_serving,
+};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -73,7 +77,15 @@ pub struct TestSystem {
     pub cover_designer: Option<Running>,
     databases: Databases,
     drain: Drain,
+    providers: Providers,
     _folder: TempDir,
+}
+
+/// Who writes and who paints.
+#[derive(Debug, Clone)]
+struct Providers {
+    lyrics: Provider,
+    covers: Provider,
 }
 
 struct Databases {
@@ -110,7 +122,40 @@ impl TestSystem {
             grace: Duration::ZERO,
             timeout: Duration::from_secs(8),
         };
-        Self::boot(TestCa::new("Superstar test CA"), databases, drain, folder).await
+        let offline = Providers {
+            lyrics: Provider::Offline,
+            covers: Provider::Offline,
+        };
+        Self::boot(
+            TestCa::new("Superstar test CA"),
+            databases,
+            drain,
+            offline,
+            folder,
+        )
+        .await
+    }
+
+    /// Starts both services on SQLite with the OpenAI providers, pointed at `base_url`
+    /// (a wiremock server's `/v1`) with the key `api_key` and the test models
+    /// ([`CHAT_MODEL`], [`IMAGE_MODEL`]). Retries are quick: 3 attempts, 10 ms apart
+    /// at first.
+    pub async fn start_with_openai(base_url: &str, api_key: &str) -> Self {
+        let settings = |model: &str| {
+            let mut settings = OpenAiSettings::new(api_key, base_url, model);
+            settings.retry = RetryPolicy {
+                attempts: 3,
+                first_backoff: Duration::from_millis(10),
+                max_backoff: Duration::from_millis(40),
+            };
+            Provider::OpenAi(settings)
+        };
+        let mut system = Self::start().await;
+        system.providers = Providers {
+            lyrics: settings(CHAT_MODEL),
+            covers: settings(IMAGE_MODEL),
+        };
+        system.restart().await
     }
 
     /// Starts both services with `grace` between NOT_SERVING and closing.
@@ -120,10 +165,23 @@ impl TestSystem {
         system.restart().await
     }
 
-    async fn boot(ca: TestCa, databases: Databases, drain: Drain, folder: TempDir) -> Self {
-        let cover_designer = start_cover_designer(&ca, &databases.cover_designer, drain).await;
-        let song_producer =
-            start_song_producer(&ca, &databases.song_producer, cover_designer.addr, drain).await;
+    async fn boot(
+        ca: TestCa,
+        databases: Databases,
+        drain: Drain,
+        providers: Providers,
+        folder: TempDir,
+    ) -> Self {
+        let cover_designer =
+            start_cover_designer(&ca, &databases.cover_designer, drain, &providers.covers).await;
+        let song_producer = start_song_producer(
+            &ca,
+            &databases.song_producer,
+            cover_designer.addr,
+            drain,
+            &providers.lyrics,
+        )
+        .await;
         let client_tls = ca.issue("test-client");
         let songs_channel = connect(song_producer.addr, &ca, &client_tls).await;
         let covers_channel = connect(cover_designer.addr, &ca, &client_tls).await;
@@ -138,6 +196,7 @@ impl TestSystem {
             cover_designer: Some(cover_designer),
             databases,
             drain,
+            providers,
             _folder: folder,
         }
     }
@@ -150,6 +209,7 @@ impl TestSystem {
             cover_designer,
             databases,
             drain,
+            providers,
             _folder,
             ..
         } = self;
@@ -157,7 +217,7 @@ impl TestSystem {
         if let Some(cover_designer) = cover_designer {
             cover_designer.stop().await;
         }
-        Self::boot(ca, databases, drain, _folder).await
+        Self::boot(ca, databases, drain, providers, _folder).await
     }
 
     /// Stops the cover designer, so the song producer cannot reach it.
@@ -197,11 +257,16 @@ fn host_settings(ca: &TestCa, name: &str, drain: Drain) -> HostSettings {
     }
 }
 
-async fn start_cover_designer(ca: &TestCa, database_url: &str, drain: Drain) -> Running {
+async fn start_cover_designer(
+    ca: &TestCa,
+    database_url: &str,
+    drain: Drain,
+    provider: &Provider,
+) -> Running {
     let settings = cover_designer::configuration::Settings {
         host: host_settings(ca, "cover-designer", drain),
         database_url: database_url.to_owned(),
-        provider: Provider::Offline,
+        provider: provider.clone(),
     };
     let application = cover_designer::startup::build(settings).await;
     run(application.expect("the cover designer starts"))
@@ -212,6 +277,7 @@ async fn start_song_producer(
     database_url: &str,
     covers: SocketAddr,
     drain: Drain,
+    provider: &Provider,
 ) -> Running {
     let settings = SongProducerSettings {
         host: host_settings(ca, "song-producer", drain),
@@ -220,7 +286,7 @@ async fn start_song_producer(
             url: format!("https://localhost:{}", covers.port()),
             tls: ca.issue("song-producer-client"),
         },
-        provider: Provider::Offline,
+        provider: provider.clone(),
         offline_typing_delay: Duration::ZERO,
     };
     let application = song_producer::startup::build(settings).await;
