@@ -43,7 +43,16 @@ where
     T: FromStr,
     T::Err: std::fmt::Display,
 {
-    match var(name) {
+    parse_value(name, var(name), default)
+}
+
+/// `value` (of the variable `name`) parsed as `T`, or `default` when there is none.
+pub fn parse_value<T>(name: &str, value: Option<String>, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    match value {
         None => Ok(default),
         Some(value) => value
             .trim()

@@ -52,12 +52,23 @@ impl Provider {
     /// - `OPENAI_API_KEY`; may stay unset with `SUPERSTAR_PROVIDER=openai` and an
     ///   `OPENAI_BASE_URL`, for local servers that want no key;
     /// - `OPENAI_BASE_URL` (default OpenAI's), `model_variable` (default
-    ///   `default_model`), `OPENAI_MAX_ATTEMPTS` (default 4),
+    ///   `default_model`; the model `offline` keeps this service offline, for servers
+    ///   that have chat but no images, say), `OPENAI_MAX_ATTEMPTS` (default 4),
     ///   `OPENAI_TIMEOUT_SECS` (the budget of a call without a deadline; default 120).
     pub fn from_env(model_variable: &str, default_model: &str) -> Result<Self, ConfigError> {
-        let key = config::var("OPENAI_API_KEY");
-        let base_url = config::var("OPENAI_BASE_URL");
-        let wanted = config::var("SUPERSTAR_PROVIDER").map(|value| value.trim().to_lowercase());
+        Self::from_lookup(config::var, model_variable, default_model)
+    }
+
+    /// [`from_env`](Self::from_env) with the variables from `lookup`, which answers
+    /// `None` for a variable that is unset or empty.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        model_variable: &str,
+        default_model: &str,
+    ) -> Result<Self, ConfigError> {
+        let key = lookup("OPENAI_API_KEY");
+        let base_url = lookup("OPENAI_BASE_URL");
+        let wanted = lookup("SUPERSTAR_PROVIDER").map(|value| value.trim().to_lowercase());
         let openai = match wanted.as_deref() {
             None => key.is_some(),
             Some("offline") => false,
@@ -75,7 +86,8 @@ impl Provider {
                 ));
             }
         };
-        if !openai {
+        let model = lookup(model_variable).unwrap_or_else(|| default_model.to_owned());
+        if !openai || model == "offline" {
             return Ok(Self::Offline);
         }
         let base_url = base_url.unwrap_or_else(|| OPENAI_API_BASE.to_owned());
@@ -85,19 +97,26 @@ impl Provider {
                 "must be an http:// or https:// URL",
             ));
         }
-        let attempts: u32 =
-            config::parse_or("OPENAI_MAX_ATTEMPTS", RetryPolicy::default().attempts)?;
+        let attempts: u32 = config::parse_value(
+            "OPENAI_MAX_ATTEMPTS",
+            lookup("OPENAI_MAX_ATTEMPTS"),
+            RetryPolicy::default().attempts,
+        )?;
         if attempts == 0 {
             return Err(ConfigError::new(
                 "OPENAI_MAX_ATTEMPTS",
                 "must be at least 1",
             ));
         }
-        let budget = config::parse_or("OPENAI_TIMEOUT_SECS", DEFAULT_BUDGET.as_secs())?;
+        let budget = config::parse_value(
+            "OPENAI_TIMEOUT_SECS",
+            lookup("OPENAI_TIMEOUT_SECS"),
+            DEFAULT_BUDGET.as_secs(),
+        )?;
         Ok(Self::OpenAi(OpenAiSettings {
             api_key: key.unwrap_or_default(),
             base_url: base_url.trim_end_matches('/').to_owned(),
-            model: config::string_or(model_variable, default_model),
+            model,
             retry: RetryPolicy {
                 attempts,
                 ..RetryPolicy::default()
@@ -171,6 +190,88 @@ mod tests {
         assert!(!printed.contains("sk-very-secret"), "{printed}");
         assert!(printed.contains("[REDACTED]"));
         assert_eq!(settings.base_url, "http://127.0.0.1:1/v1");
+    }
+
+    fn provider(vars: &[(&str, &str)]) -> Result<Provider, ConfigError> {
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(key, value)| *key == name && !value.is_empty())
+                .map(|(_, value)| (*value).to_owned())
+        };
+        Provider::from_lookup(lookup, "OPENAI_CHAT_MODEL", "default-model")
+    }
+
+    fn openai(vars: &[(&str, &str)]) -> OpenAiSettings {
+        match provider(vars) {
+            Ok(Provider::OpenAi(settings)) => settings,
+            other => panic!("expected OpenAI, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_key_chooses_openai_and_no_key_offline() {
+        assert!(matches!(provider(&[]), Ok(Provider::Offline)));
+        assert!(matches!(
+            provider(&[("OPENAI_API_KEY", "")]),
+            Ok(Provider::Offline)
+        ));
+        let settings = openai(&[("OPENAI_API_KEY", "sk-1")]);
+        assert_eq!(settings.base_url, OPENAI_API_BASE);
+        assert_eq!(settings.model, "default-model");
+        assert_eq!(settings.retry, RetryPolicy::default());
+        assert_eq!(settings.budget, DEFAULT_BUDGET);
+    }
+
+    #[test]
+    fn superstar_provider_forces_the_choice() {
+        let forced = [
+            ("OPENAI_API_KEY", "sk-1"),
+            ("SUPERSTAR_PROVIDER", "offline"),
+        ];
+        assert!(matches!(provider(&forced), Ok(Provider::Offline)));
+        // A local server that wants no key.
+        let local = openai(&[
+            ("SUPERSTAR_PROVIDER", "OpenAI"),
+            ("OPENAI_BASE_URL", "http://localhost:11434/v1/"),
+            ("OPENAI_CHAT_MODEL", "llama3.2"),
+        ]);
+        assert_eq!(
+            (local.base_url.as_str(), local.model.as_str()),
+            ("http://localhost:11434/v1", "llama3.2")
+        );
+        let error = provider(&[("SUPERSTAR_PROVIDER", "openai")]).unwrap_err();
+        assert_eq!(error.name, "SUPERSTAR_PROVIDER");
+        let error = provider(&[("SUPERSTAR_PROVIDER", "anthropic")]).unwrap_err();
+        assert_eq!(error.name, "SUPERSTAR_PROVIDER");
+    }
+
+    #[test]
+    fn the_model_offline_keeps_one_service_offline() {
+        let vars = [("OPENAI_API_KEY", "sk-1"), ("OPENAI_CHAT_MODEL", "offline")];
+        assert!(matches!(provider(&vars), Ok(Provider::Offline)));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable_and_never_echo_the_key() {
+        for (name, value) in [
+            ("OPENAI_BASE_URL", "localhost:11434"),
+            ("OPENAI_MAX_ATTEMPTS", "0"),
+            ("OPENAI_MAX_ATTEMPTS", "many"),
+            ("OPENAI_TIMEOUT_SECS", "-3"),
+        ] {
+            let error = provider(&[("OPENAI_API_KEY", "sk-secret-1"), (name, value)]).unwrap_err();
+            assert_eq!(error.name, name);
+            assert!(!error.to_string().contains("sk-secret-1"));
+        }
+        let tuned = openai(&[
+            ("OPENAI_API_KEY", "sk-1"),
+            ("OPENAI_MAX_ATTEMPTS", "2"),
+            ("OPENAI_TIMEOUT_SECS", "30"),
+        ]);
+        assert_eq!(
+            (tuned.retry.attempts, tuned.budget),
+            (2, Duration::from_secs(30))
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod compose;
 mod config;
+mod models;
 mod readme;
 
 use std::path::PathBuf;

@@ -7,7 +7,7 @@ use std::{
     io::{BufRead, BufReader},
     net::TcpListener,
     process::{Child, Command, Output, Stdio},
-    sync::mpsc,
+    sync::{Mutex, MutexGuard, PoisonError, mpsc},
     time::{Duration, Instant},
 };
 
@@ -16,10 +16,11 @@ use serde_json::Value;
 use super::*;
 
 /// The README's first step after `bin/up`: the key from `.env`.
-const EXPORT_KEY: &str = "export SUPERSTAR_KEY=$(grep ^SUPERSTAR_API_KEYS .env | cut -d: -f2)";
+pub(super) const EXPORT_KEY: &str =
+    "export SUPERSTAR_KEY=$(grep ^SUPERSTAR_API_KEYS .env | cut -d: -f2)";
 
 /// The ports bin/up's processes listen on.
-const PORTS: [u16; 6] = [8443, 9901, 50051, 50052, 9101, 9102];
+pub(super) const PORTS: [u16; 6] = [8443, 9901, 50051, 50052, 9101, 9102];
 
 /// A command for one of our scripts, run as a user runs it: without the variables cargo
 /// sets for this test, which would make the script's own `cargo build` see a changed
@@ -43,15 +44,25 @@ fn as_a_user(program: std::path::PathBuf) -> Command {
     command
 }
 
-/// `bin/up`, running.
-struct Up {
+/// `bin/up`, running. One at a time: they listen on the same ports.
+pub(super) struct Up {
     child: Child,
+    _one_at_a_time: MutexGuard<'static, ()>,
 }
 
 impl Up {
-    /// Starts `bin/up` and waits for its `ready` line, printed once every health check
-    /// passes (it builds release binaries first when they are stale).
+    /// Starts `bin/up` with the offline providers; see [`Up::start_with`].
     fn start(data: &std::path::Path) -> Self {
+        // Offline even where the shell holds an OpenAI key.
+        Self::start_with(data, &[("SUPERSTAR_PROVIDER", "offline")])
+    }
+
+    /// Starts `bin/up` with `settings` in its environment (which win over `.env`) and
+    /// waits for its `ready` line, printed once every health check passes (it builds
+    /// release binaries first when they are stale).
+    pub(super) fn start_with(data: &std::path::Path, settings: &[(&str, &str)]) -> Self {
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         for port in PORTS {
             assert!(
                 TcpListener::bind(("127.0.0.1", port)).is_ok(),
@@ -70,6 +81,7 @@ impl Up {
             )
             // Slow enough that a stream visibly streams.
             .env("OFFLINE_TYPING_DELAY_MS", "8")
+            .envs(settings.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .expect("bin/up starts");
@@ -84,7 +96,12 @@ impl Up {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match received.recv_timeout(left) {
-                Ok(line) if line == "ready" => return Self { child },
+                Ok(line) if line == "ready" => {
+                    return Self {
+                        child,
+                        _one_at_a_time: guard,
+                    };
+                }
                 Ok(_) => continue,
                 Err(_) => panic!("bin/up did not become ready (see data/logs/)"),
             }
@@ -92,7 +109,7 @@ impl Up {
     }
 
     /// SIGTERM, then waits for bin/up to exit.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(super) fn stop(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -121,7 +138,7 @@ impl Drop for Up {
 }
 
 /// Runs a README command in bash from the repository root, after the key's export.
-fn sh(command: &str) -> Output {
+pub(super) fn sh(command: &str) -> Output {
     Command::new("bash")
         .args(["-c", &format!("{EXPORT_KEY}\n{command}")])
         .current_dir(repo())
@@ -131,7 +148,7 @@ fn sh(command: &str) -> Output {
 
 /// Runs a command that must succeed and returns its standard output.
 #[track_caller]
-fn ok(command: &str) -> String {
+pub(super) fn ok(command: &str) -> String {
     let output = sh(command);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -144,7 +161,7 @@ fn ok(command: &str) -> String {
 
 /// curl with `-w '\n%{http_code}'`: the body and the status.
 #[track_caller]
-fn curl(arguments: &str) -> (Value, u16) {
+pub(super) fn curl(arguments: &str) -> (Value, u16) {
     let output = ok(&format!(
         "curl -sS --cacert certs/ca.pem {arguments} -w '\\n%{{http_code}}'"
     ));
@@ -157,7 +174,7 @@ fn curl(arguments: &str) -> (Value, u16) {
 }
 
 /// grpcurl, as the README runs it, failing or not: the combined output.
-fn grpcurl(arguments: &str) -> (bool, String) {
+pub(super) fn grpcurl(arguments: &str) -> (bool, String) {
     let output = sh(&format!(
         ".venv/bin/grpcurl -cacert certs/ca.pem {arguments}"
     ));
@@ -166,7 +183,7 @@ fn grpcurl(arguments: &str) -> (bool, String) {
     (output.status.success(), text)
 }
 
-const KEY: &str = "-H \"x-api-key: $SUPERSTAR_KEY\"";
+pub(super) const KEY: &str = "-H \"x-api-key: $SUPERSTAR_KEY\"";
 
 /// Runs `bin/dev_init.sh` as a user would, without this test's cargo variables.
 fn dev_init() -> String {

@@ -1,0 +1,128 @@
+//! The whole system through Envoy, as `bin/up` starts it, with the providers pointed at
+//! a wiremock server that speaks OpenAI's wire format: the `OPENAI_*` settings reach
+//! the services, the models' work reaches clients over JSON and gRPC, the provider's
+//! failures reach them with the right HTTP status, and the OpenAI key reaches no log.
+
+use superstar_testkit::openai::{self, CHAT_MODEL, IMAGE_MODEL, SONG};
+use wiremock::{
+    Mock, MockServer, Request,
+    matchers::{header, method, path},
+};
+
+use super::{
+    readme::{KEY, Up, curl, grpcurl, ok},
+    repo,
+};
+
+const OPENAI_KEY: &str = "sk-e2e-do-not-log-4f2a9c";
+
+/// A theme the stand-in provider refuses for lack of quota.
+const BROKE: &str = "we broke the bank";
+
+#[test]
+#[ignore = "needs Envoy, grpcurl and release binaries: bin/test runs this"]
+fn the_models_answer_through_envoy() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(MockServer::start());
+    let png = openai::png(64, 64);
+    let pieces = openai::pieces(SONG, 6);
+    let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let bearer = format!("Bearer {OPENAI_KEY}");
+    let mocks = [
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(|request: &Request| openai::body(request).to_string().contains(BROKE))
+            .respond_with(openai::quota_exhausted())
+            .expect(1),
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", bearer.as_str()))
+            .and(|request: &Request| openai::body(request)["stream"] == false)
+            .respond_with(openai::chat_reply(SONG))
+            .expect(1),
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(header("authorization", bearer.as_str()))
+            .and(|request: &Request| openai::body(request)["stream"] == true)
+            .respond_with(openai::chat_stream(&borrowed))
+            .expect(1),
+        Mock::given(method("POST"))
+            .and(path("/v1/images/generations"))
+            .and(header("authorization", bearer.as_str()))
+            .respond_with(openai::image_reply(&png, "neon, revised"))
+            .expect(1),
+    ];
+    for mock in mocks {
+        runtime.block_on(mock.mount(&server));
+    }
+    let data = tempfile::tempdir().unwrap();
+    let base_url = format!("{}/v1", server.uri());
+    let up = Up::start_with(
+        data.path(),
+        &[
+            ("SUPERSTAR_PROVIDER", ""),
+            ("OPENAI_API_KEY", OPENAI_KEY),
+            ("OPENAI_BASE_URL", &base_url),
+            ("OPENAI_CHAT_MODEL", CHAT_MODEL),
+            ("OPENAI_IMAGE_MODEL", IMAGE_MODEL),
+        ],
+    );
+
+    // An album, as JSON: lyrics from the chat model, the cover from the image model.
+    let (album, status) = curl(&format!(
+        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "synthwave", "theme": "neon nights", "songsCount": 1}}'"#
+    ));
+    assert_eq!(status, 200, "{album}");
+    assert_eq!(album["title"], "Neon Nights");
+    assert_eq!(album["songs"][0]["model"], CHAT_MODEL);
+    assert_eq!(album["cover"]["model"], IMAGE_MODEL);
+    assert_eq!(album["cover"]["width"], 64);
+    let image = data.path().join("cover.png");
+    ok(&format!(
+        "curl -sS --cacert certs/ca.pem {KEY} -o {} https://localhost:8443/v1/covers/{}/image",
+        image.display(),
+        album["cover"]["id"].as_str().unwrap()
+    ));
+    assert_eq!(
+        std::fs::read(&image).unwrap(),
+        png,
+        "the model's PNG, as stored"
+    );
+
+    // Jam over gRPC: the model's streamed text, delta by delta.
+    let (success, jammed) = grpcurl(&format!(
+        r#"{KEY} -d '{{"start": {{"genre": "synthwave", "theme": "neon nights"}}}}' localhost:8443 superstar.v1.SongProducer/Jam"#
+    ));
+    assert!(success, "{jammed}");
+    let replies: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&jammed)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let text: String = replies
+        .iter()
+        .filter_map(|reply| reply["delta"].as_str())
+        .collect();
+    assert_eq!(text, SONG);
+    assert_eq!(replies.last().unwrap()["song"]["model"], CHAT_MODEL);
+
+    // The provider's quota, as a client sees it: 429 and RESOURCE_EXHAUSTED.
+    let (body, status) = curl(&format!(
+        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "synthwave", "theme": "{BROKE}"}}'"#
+    ));
+    assert_eq!((status, body["code"].as_i64()), (429, Some(8)), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("quota"),
+        "{body}"
+    );
+
+    up.stop();
+    for service in ["envoy", "song-producer", "cover-designer"] {
+        let log = std::fs::read_to_string(repo().join(format!("data/logs/{service}.log"))).unwrap();
+        assert!(
+            !log.contains(OPENAI_KEY) && !log.contains(&OPENAI_KEY[..12]),
+            "the OpenAI key reached the {service} log"
+        );
+    }
+    // Each mock's expected call count is checked as the server drops.
+    drop(server);
+}
