@@ -1,0 +1,114 @@
+//! `stub`: an OpenAI-format chat server that streams one song, a token per fixed delay.
+//!
+//! Its first token is the whole title line, so the first *line* a client can show is
+//! the stub's first token; each later token (a word, or a line break) follows after
+//! another delay. Non-streamed requests get the whole song at once.
+
+use std::{convert::Infallible, time::Duration};
+
+use axum::{
+    Json, Router,
+    body::Body,
+    http::{Response, header},
+    routing::post,
+    serve::ListenerExt,
+};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+use crate::args::Args;
+
+/// The song the stub writes.
+pub const SONG: &str = "Title: Benchmark Nights\n\n[Verse 1]\nNeon on the water, engines in the rain\nWe count every heartbeat, we never count the pain\n\n[Chorus]\nBenchmark nights, benchmark lights\nWe run until the morning, we run until it's right\n";
+
+/// The song as the stub streams it: the title line, then words and line breaks.
+pub fn tokens() -> Vec<String> {
+    let (title, rest) = SONG.split_once('\n').expect("a title line");
+    let mut tokens = vec![format!("{title}\n")];
+    let mut word = String::new();
+    for character in rest.chars() {
+        word.push(character);
+        if character == ' ' || character == '\n' {
+            tokens.push(std::mem::take(&mut word));
+        }
+    }
+    if !word.is_empty() {
+        tokens.push(word);
+    }
+    tokens
+}
+
+pub async fn run(args: &Args) -> Result<(), String> {
+    let addr = args.text("addr")?.to_owned();
+    let delay = args.millis("token-delay-ms", 20)?;
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(move |Json(request): Json<Value>| async move { reply(&request, delay) }),
+    );
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|error| format!("{addr}: {error}"))?
+        // As real model servers do: without it, a token written while the client still
+        // delays its ACK of the previous one waits for that ACK (Nagle), up to 40 ms.
+        .tap_io(|socket| {
+            let _ = socket.set_nodelay(true);
+        });
+    axum::serve(listener, app)
+        .await
+        .map_err(|error| error.to_string())
+}
+
+fn reply(request: &Value, delay: Duration) -> Response<Body> {
+    let model = request["model"].as_str().unwrap_or("stub").to_owned();
+    if request["stream"] != true {
+        let body = json!({
+            "id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": SONG}, "finish_reason": "stop"}]
+        });
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("a response");
+    }
+    let chunk = move |content: Option<&str>| {
+        let (delta, finish) = match content {
+            Some(text) => (json!({"content": text}), Value::Null),
+            None => (json!({}), json!("stop")),
+        };
+        let chunk = json!({
+            "id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": 0, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
+        });
+        Ok::<_, Infallible>(format!("data: {chunk}\n\n"))
+    };
+    let events = futures::stream::iter(tokens())
+        .then(move |token| async move {
+            tokio::time::sleep(delay).await;
+            token
+        })
+        .map({
+            let chunk = chunk.clone();
+            move |token| chunk(Some(&token))
+        })
+        .chain(futures::stream::iter([
+            chunk(None),
+            Ok("data: [DONE]\n\n".to_owned()),
+        ]));
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from_stream(events))
+        .expect("a response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_token_is_the_title_line_and_the_tokens_make_the_song() {
+        let tokens = tokens();
+        assert_eq!(tokens[0], "Title: Benchmark Nights\n");
+        assert_eq!(tokens.concat(), SONG);
+        assert!(tokens.len() > 30);
+    }
+}
