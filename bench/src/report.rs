@@ -205,12 +205,13 @@ pub fn render(lines: &[Value]) -> String {
     if let Some(machine) = of_kind(lines, "machine").next() {
         let _ = writeln!(
             page,
-            "**Machine:** {} · {} cores · {} · {} · run {}\n",
+            "**Machine:** {} · {} cores · {} · {} · run {}, measuring for {} s (builds excluded)\n",
             machine["cpu"].as_str().unwrap_or("?"),
             machine["cores"],
             machine["memory"].as_str().unwrap_or("?"),
             machine["kernel"].as_str().unwrap_or("?"),
             machine["date"].as_str().unwrap_or("?"),
+            machine["seconds"],
         );
     }
 

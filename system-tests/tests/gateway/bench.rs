@@ -1,0 +1,70 @@
+//! `bin/bench`, in a short run: it installs its tools, starts the system, runs every
+//! measurement and writes its page. (The real run is minutes long; this one checks the
+//! harness still works and measures something, not the figures.)
+
+use std::collections::BTreeSet;
+
+use super::{
+    readme::{as_a_user, one_at_a_time},
+    repo,
+};
+
+#[test]
+#[ignore = "needs Envoy, grpcurl and release binaries: bin/test runs this"]
+fn bin_bench_measures_everything_and_writes_its_page() {
+    let _ports = one_at_a_time();
+    let folder = tempfile::tempdir().unwrap();
+    let page = folder.path().join("benchmarks.md");
+
+    let output = as_a_user(repo().join("bin/bench"))
+        .current_dir(repo())
+        .env("BENCH_DURATION_MS", "1000")
+        .env("BENCH_WARMUP_MS", "1000")
+        .env("BENCH_CONCURRENCY", "1 4")
+        .env("BENCH_STREAMS", "10")
+        .env("BENCH_OUT", &page)
+        .output()
+        .expect("bin/bench runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let page = std::fs::read_to_string(&page).expect("bin/bench wrote its page");
+    // Every load step at both levels, each with requests and no errors.
+    let mut measured = BTreeSet::new();
+    for row in page.lines().filter(|line| {
+        line.starts_with("| 1. ")
+            || line.starts_with("| 2. ")
+            || line.starts_with("| 3. ")
+            || line.starts_with("| 4. ")
+    }) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // | measurement | concurrency | requests/s | p50 | p99 | errors |
+        if cells.len() != 8 {
+            continue; // the CPU table
+        }
+        let rps: f64 = cells[3].parse().unwrap_or_else(|_| panic!("{row}"));
+        assert!(rps > 0.0, "{row}");
+        assert_eq!(cells[6], "0", "errors: {row}");
+        measured.insert((cells[1][..2].to_owned(), cells[2].to_owned()));
+    }
+    assert_eq!(
+        measured.len(),
+        8,
+        "4 measurements × 2 levels: {measured:?}\n{page}"
+    );
+    for section in [
+        "## The gateway's cost",
+        "### Where the CPU goes",
+        "the first `Jam` delta through Envoy",
+        "| 10 open `Jam` streams |",
+        "## The offline painter",
+        "## Targets",
+        "first streamed line ≤ the stub's first token + 10 ms",
+        "## Reading the figures",
+    ] {
+        assert!(page.contains(section), "{section} in\n{page}");
+    }
+}
