@@ -6,14 +6,13 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use superstar_proto::v1::{GetSongRequest, song_producer_client::SongProducerClient};
 use tokio::time::Instant;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::{
     args::Args,
-    stats::{ms, quantile},
+    stats::{Load, quantile},
 };
 
 /// The most connections the callers share.
@@ -73,20 +72,16 @@ pub async fn run(args: &Args) -> Result<(), String> {
         latencies.extend(mine);
         errors += failed;
     }
-    let requests = latencies.len();
-    println!(
-        "{}",
-        json!({
-            "kind": "load",
-            "label": args.text("label")?,
-            "concurrency": concurrency,
-            "requests": requests,
-            "errors": errors,
-            "rps": (requests as f64 / duration.as_secs_f64()).round(),
-            "p50_ms": ms(quantile(&mut latencies, 0.50)),
-            "p99_ms": ms(quantile(&mut latencies, 0.99)),
-        })
-    );
+    Load {
+        label: args.text("label")?,
+        concurrency: concurrency as u64,
+        requests: latencies.len() as u64,
+        errors,
+        rps: latencies.len() as f64 / duration.as_secs_f64(),
+        p50: quantile(&mut latencies, 0.50),
+        p99: quantile(&mut latencies, 0.99),
+    }
+    .print();
     Ok(())
 }
 

@@ -3,11 +3,11 @@
 
 use std::{collections::BTreeMap, fmt::Write, time::Duration};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{
     args::Args,
-    stats::{ms, quantile},
+    stats::{Load, quantile},
 };
 
 /// The concurrency at which the gateway's targets are judged.
@@ -40,19 +40,16 @@ pub fn h2load_summary(args: &Args) -> Result<(), String> {
             _ => errors += 1,
         }
     }
-    println!(
-        "{}",
-        json!({
-            "kind": "load",
-            "label": args.text("label")?,
-            "concurrency": args.number::<u64>("concurrency", 1)?,
-            "requests": latencies.len(),
-            "errors": errors,
-            "rps": rps.round(),
-            "p50_ms": ms(quantile(&mut latencies, 0.50)),
-            "p99_ms": ms(quantile(&mut latencies, 0.99)),
-        })
-    );
+    Load {
+        label: args.text("label")?,
+        concurrency: args.number("concurrency", 1)?,
+        requests: latencies.len() as u64,
+        errors,
+        rps,
+        p50: quantile(&mut latencies, 0.50),
+        p99: quantile(&mut latencies, 0.99),
+    }
+    .print();
     Ok(())
 }
 
@@ -61,19 +58,16 @@ pub fn wrk_summary(args: &Args) -> Result<(), String> {
     let path = args.text("file")?;
     let output = std::fs::read_to_string(path).map_err(|error| format!("{path}: {error}"))?;
     let wrk = parse_wrk(&output)?;
-    println!(
-        "{}",
-        json!({
-            "kind": "load",
-            "label": args.text("label")?,
-            "concurrency": args.number::<u64>("concurrency", 1)?,
-            "requests": wrk.requests,
-            "errors": wrk.errors,
-            "rps": wrk.rps.round(),
-            "p50_ms": ms(wrk.p50),
-            "p99_ms": ms(wrk.p99),
-        })
-    );
+    Load {
+        label: args.text("label")?,
+        concurrency: args.number("concurrency", 1)?,
+        requests: wrk.requests,
+        errors: wrk.errors,
+        rps: wrk.rps,
+        p50: wrk.p50,
+        p99: wrk.p99,
+    }
+    .print();
     Ok(())
 }
 
@@ -404,6 +398,8 @@ pub fn render(lines: &[Value]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

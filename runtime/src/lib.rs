@@ -13,7 +13,9 @@
 //!   ([`launch`]).
 //!
 //! The offline providers of both services draw from one deterministic generator
-//! ([`seed`]), so the same request gives the same song and cover everywhere.
+//! ([`seed`]), so the same request gives the same song and cover everywhere; the OpenAI
+//! providers share one client, one retry loop within the request's deadline and one
+//! mapping of the provider's failures to statuses ([`openai`]).
 //!
 //! The services themselves hold only their domain: parsing requests into types that
 //! cannot be invalid ([`field`]), the providers that write and paint, and their stores.

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use superstar_proto::v1::{
-    GenerateLyricsRequest, GetCoverImageRequest, JamRequest, JamStart, ListSongsRequest,
+    Album, GenerateLyricsRequest, GetCoverImageRequest, JamRequest, JamStart, ListSongsRequest,
     jam_reply::Event, jam_request::Action,
 };
 use superstar_system_tests::TestSystem;
 use superstar_testkit::openai::{self, CHAT_MODEL, IMAGE_MODEL, SONG};
 use tokio::time::Instant;
-use tonic::Code;
+use tonic::{Code, Status};
 use wiremock::{
     Mock, MockServer, Request, ResponseTemplate,
     matchers::{method, path},
@@ -42,6 +42,15 @@ fn streamed(request: &Request) -> bool {
 
 async fn system(server: &MockServer) -> TestSystem {
     TestSystem::start_with_openai(&format!("{}/v1", server.uri()), KEY).await
+}
+
+/// `MakeMeSuperstar` for `count` synthwave songs about neon nights.
+async fn make_album(system: &mut TestSystem, count: i32) -> Result<Album, Status> {
+    system
+        .songs
+        .make_me_superstar(album_request("synthwave", "neon nights", count))
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 async fn stored_songs(system: &mut TestSystem) -> usize {
@@ -76,12 +85,7 @@ async fn an_album_is_written_and_painted_by_the_models() {
         .await;
     let mut system = system(&server).await;
 
-    let album = system
-        .songs
-        .make_me_superstar(album_request("synthwave", "neon nights", 2))
-        .await
-        .unwrap()
-        .into_inner();
+    let album = make_album(&mut system, 2).await.unwrap();
 
     assert_eq!(album.title, "Neon Nights");
     assert_eq!(album.songs.len(), 2);
@@ -188,11 +192,7 @@ async fn a_model_that_stays_down_leaves_nothing_behind() {
         .await;
     let mut system = system(&server).await;
 
-    let error = system
-        .songs
-        .make_me_superstar(album_request("synthwave", "neon nights", 1))
-        .await
-        .unwrap_err();
+    let error = make_album(&mut system, 1).await.unwrap_err();
 
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
     assert_eq!(stored_songs(&mut system).await, 0);
@@ -212,11 +212,7 @@ async fn a_painter_that_stays_down_leaves_no_songs_behind() {
         .await;
     let mut system = system(&server).await;
 
-    let error = system
-        .songs
-        .make_me_superstar(album_request("synthwave", "neon nights", 2))
-        .await
-        .unwrap_err();
+    let error = make_album(&mut system, 2).await.unwrap_err();
 
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
     assert_eq!(stored_songs(&mut system).await, 0);
@@ -266,11 +262,7 @@ async fn an_exhausted_quota_is_resource_exhausted() {
         .await;
     let mut system = system(&server).await;
 
-    let error = system
-        .songs
-        .make_me_superstar(album_request("synthwave", "neon nights", 1))
-        .await
-        .unwrap_err();
+    let error = make_album(&mut system, 1).await.unwrap_err();
 
     assert_eq!(error.code(), Code::ResourceExhausted, "{error:?}");
     assert!(error.message().contains("quota"), "{}", error.message());
@@ -316,11 +308,7 @@ async fn a_rejected_key_is_unavailable_to_clients() {
         .await;
     let mut system = system(&server).await;
 
-    let error = system
-        .songs
-        .make_me_superstar(album_request("synthwave", "neon nights", 1))
-        .await
-        .unwrap_err();
+    let error = make_album(&mut system, 1).await.unwrap_err();
 
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
     assert!(!error.message().contains(&KEY[..6]), "{}", error.message());
