@@ -37,14 +37,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
     let painter: Arc<dyn Painter> = match settings.provider {
         Provider::Offline => Arc::new(OfflinePainter::default()),
-        Provider::OpenAi(openai) => {
-            tracing::info!(
-                base_url = openai.base_url,
-                model = openai.model,
-                "covers from the images API"
-            );
-            Arc::new(OpenAiPainter::new(openai))
-        }
+        Provider::OpenAi(openai) => Arc::new(OpenAiPainter::new(openai)),
     };
     let model = painter.model().to_owned();
     let service = CoverDesignerService::new(painter, CoverStore::new(pool));

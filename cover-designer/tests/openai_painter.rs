@@ -7,7 +7,7 @@ use cover_designer::{
     painter::{OpenAiPainter, PaintError, Painter, Painting},
 };
 use superstar_proto::v1::DesignCoverRequest;
-use superstar_runtime::openai::{OpenAiSettings, ProviderError, RetryPolicy};
+use superstar_runtime::openai::ProviderError;
 use superstar_testkit::openai::{self, IMAGE_MODEL};
 use tokio::time::Instant;
 use tonic::Code;
@@ -19,13 +19,8 @@ use wiremock::{
 const KEY: &str = "sk-test-painter-SECRET";
 
 fn painter(server: &MockServer) -> OpenAiPainter {
-    let mut settings = OpenAiSettings::new(KEY, &format!("{}/v1", server.uri()), IMAGE_MODEL);
-    settings.retry = RetryPolicy {
-        attempts: 2,
-        first_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(20),
-    };
-    OpenAiPainter::new(settings)
+    let base_url = format!("{}/v1", server.uri());
+    OpenAiPainter::new(openai::settings(&base_url, KEY, IMAGE_MODEL, 2))
 }
 
 fn brief() -> CoverBrief {

@@ -53,11 +53,7 @@ impl From<Error> for Status {
                 }
             },
             // The theme is what the client wrote into the prompt.
-            Error::Lyrics(LyricsError::Provider(provider)) => provider.to_status("theme"),
-            Error::Lyrics(LyricsError::Malformed(_)) => {
-                tracing::warn!(%error, "lyricist failed");
-                Status::unavailable("the lyricist did not deliver a song; try again")
-            }
+            Error::Lyrics(provider) => provider.to_status("theme"),
             Error::Storage(_) => {
                 // The details are for the operator, not the client.
                 tracing::error!(%error, "request failed");

@@ -53,14 +53,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         Provider::Offline => Arc::new(OfflineLyricist::with_typing_delay(
             settings.offline_typing_delay,
         )),
-        Provider::OpenAi(openai) => {
-            tracing::info!(
-                base_url = openai.base_url,
-                model = openai.model,
-                "lyrics from the chat completions API"
-            );
-            Arc::new(OpenAiLyricist::new(openai))
-        }
+        Provider::OpenAi(openai) => Arc::new(OpenAiLyricist::new(openai)),
     };
     let lyricist_model = lyricist.model().to_owned();
     let studio = Studio::new(lyricist, SongStore::new(pool), covers);

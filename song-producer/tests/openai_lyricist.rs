@@ -9,7 +9,7 @@ use song_producer::{
     domain::{Genre, SongBrief, Theme, WrittenSong},
     lyricist::{Lyricist, LyricsError, OpenAiLyricist, Progress, write_song, write_with_progress},
 };
-use superstar_runtime::openai::{OpenAiSettings, ProviderError, RetryPolicy};
+use superstar_runtime::openai::{OpenAiSettings, ProviderError};
 use superstar_testkit::{
     CapturedLogs,
     openai::{self, CHAT_MODEL, SONG},
@@ -24,13 +24,8 @@ use wiremock::{
 const KEY: &str = "sk-test-0123456789abcdefSECRET";
 
 fn lyricist(server: &MockServer) -> OpenAiLyricist {
-    let mut settings = OpenAiSettings::new(KEY, &format!("{}/v1", server.uri()), CHAT_MODEL);
-    settings.retry = RetryPolicy {
-        attempts: 3,
-        first_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(40),
-    };
-    OpenAiLyricist::new(settings)
+    let base_url = format!("{}/v1", server.uri());
+    OpenAiLyricist::new(openai::settings(&base_url, KEY, CHAT_MODEL, 3))
 }
 
 fn brief() -> SongBrief {
@@ -51,13 +46,6 @@ fn chat() -> wiremock::MockBuilder {
 
 async fn deltas(lyricist: &OpenAiLyricist) -> Result<Vec<String>, LyricsError> {
     lyricist.write(&brief(), soon(5_000)).try_collect().await
-}
-
-fn provider_error(error: LyricsError) -> ProviderError {
-    match error {
-        LyricsError::Provider(error) => error,
-        other => panic!("expected a provider error, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -155,7 +143,6 @@ async fn a_rate_limit_that_outlasts_the_deadline_fails_at_once() {
         .await
         .unwrap_err();
 
-    let error = provider_error(error);
     assert!(
         matches!(error, ProviderError::RateLimited { .. }),
         "{error:?}"
@@ -173,7 +160,7 @@ async fn an_exhausted_quota_is_not_retried() {
         .mount(&server)
         .await;
 
-    let error = provider_error(deltas(&lyricist(&server)).await.unwrap_err());
+    let error = deltas(&lyricist(&server)).await.unwrap_err();
 
     assert!(matches!(error, ProviderError::QuotaExhausted), "{error:?}");
     assert_eq!(error.to_status("theme").code(), Code::ResourceExhausted);
@@ -188,7 +175,7 @@ async fn a_persistent_server_error_is_retried_then_unavailable() {
         .mount(&server)
         .await;
 
-    let error = provider_error(deltas(&lyricist(&server)).await.unwrap_err());
+    let error = deltas(&lyricist(&server)).await.unwrap_err();
 
     assert!(matches!(error, ProviderError::Unavailable(_)), "{error:?}");
     assert_eq!(error.to_status("theme").code(), Code::Unavailable);
@@ -208,7 +195,6 @@ async fn a_reply_slower_than_the_deadline_fails_promptly() {
         .await
         .unwrap_err();
 
-    let error = provider_error(error);
     assert!(
         matches!(error, ProviderError::DeadlineExceeded),
         "{error:?}"
@@ -230,7 +216,7 @@ async fn a_prompt_the_safety_system_rejects_is_the_clients_to_change() {
         .mount(&server)
         .await;
 
-    let error = provider_error(deltas(&lyricist(&server)).await.unwrap_err());
+    let error = deltas(&lyricist(&server)).await.unwrap_err();
 
     let status = error.to_status("theme");
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -259,7 +245,6 @@ async fn a_malformed_body_is_unusable() {
         .await
         .unwrap_err();
 
-    let error = provider_error(error);
     assert!(matches!(error, ProviderError::Malformed(_)), "{error:?}");
     assert_eq!(error.to_status("theme").code(), Code::Unavailable);
 }
@@ -318,7 +303,7 @@ async fn a_reply_in_the_wrong_format_twice_is_unusable() {
         .await
         .unwrap_err();
 
-    assert!(matches!(error, LyricsError::Malformed(_)), "{error:?}");
+    assert!(matches!(error, ProviderError::Malformed(_)), "{error:?}");
 }
 
 #[tokio::test]
@@ -331,7 +316,7 @@ async fn a_rejected_key_is_logged_for_the_operator_and_never_shown() {
         .await;
     let (logs, _guard) = CapturedLogs::start();
 
-    let error = provider_error(deltas(&lyricist(&server)).await.unwrap_err());
+    let error = deltas(&lyricist(&server)).await.unwrap_err();
     let status = error.to_status("theme");
 
     assert_eq!(status.code(), Code::Unavailable);

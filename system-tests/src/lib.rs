@@ -13,13 +13,13 @@ use superstar_proto::v1::{
 };
 use superstar_runtime::{
     host::{Application, Drain, HostSettings},
-    openai::{OpenAiSettings, Provider, RetryPolicy},
+    openai::Provider,
     shutdown::Shutdown,
     tls::TlsFiles,
 };
 use superstar_testkit::{
     TestCa, channel,
-    openai::{CHAT_MODEL, IMAGE_MODEL},
+    openai::{self, CHAT_MODEL, IMAGE_MODEL},
     scratch_postgres, wait_until_serving,
 };
 use tempfile::TempDir;
@@ -88,6 +88,22 @@ struct Providers {
     covers: Provider,
 }
 
+impl Providers {
+    fn offline() -> Self {
+        Self {
+            lyrics: Provider::Offline,
+            covers: Provider::Offline,
+        }
+    }
+}
+
+/// How the tests' services drain: no grace (nothing watches their health), 8 s for
+/// in-flight calls.
+const TEST_DRAIN: Drain = Drain {
+    grace: Duration::ZERO,
+    timeout: Duration::from_secs(8),
+};
+
 struct Databases {
     song_producer: String,
     cover_designer: String,
@@ -101,6 +117,31 @@ impl TestSystem {
 
     /// Starts both services on `backend`.
     pub async fn start_on(backend: Backend) -> Self {
+        Self::start_configured(backend, TEST_DRAIN, Providers::offline()).await
+    }
+
+    /// Starts both services with `grace` between NOT_SERVING and closing.
+    pub async fn start_with_grace(grace: Duration) -> Self {
+        let drain = Drain {
+            grace,
+            ..TEST_DRAIN
+        };
+        Self::start_configured(Backend::Sqlite, drain, Providers::offline()).await
+    }
+
+    /// Starts both services on SQLite with the OpenAI providers, pointed at `base_url`
+    /// (a wiremock server's `/v1`) with the key `api_key` and the test models
+    /// ([`CHAT_MODEL`], [`IMAGE_MODEL`]), retrying quickly (3 attempts).
+    pub async fn start_with_openai(base_url: &str, api_key: &str) -> Self {
+        let openai = |model| Provider::OpenAi(openai::settings(base_url, api_key, model, 3));
+        let providers = Providers {
+            lyrics: openai(CHAT_MODEL),
+            covers: openai(IMAGE_MODEL),
+        };
+        Self::start_configured(Backend::Sqlite, TEST_DRAIN, providers).await
+    }
+
+    async fn start_configured(backend: Backend, drain: Drain, providers: Providers) -> Self {
         let folder = tempfile::tempdir().expect("a temporary folder");
         let databases = match backend {
             Backend::Sqlite => Databases {
@@ -118,51 +159,8 @@ impl TestSystem {
                 cover_designer: scratch_postgres().await,
             },
         };
-        let drain = Drain {
-            grace: Duration::ZERO,
-            timeout: Duration::from_secs(8),
-        };
-        let offline = Providers {
-            lyrics: Provider::Offline,
-            covers: Provider::Offline,
-        };
-        Self::boot(
-            TestCa::new("Superstar test CA"),
-            databases,
-            drain,
-            offline,
-            folder,
-        )
-        .await
-    }
-
-    /// Starts both services on SQLite with the OpenAI providers, pointed at `base_url`
-    /// (a wiremock server's `/v1`) with the key `api_key` and the test models
-    /// ([`CHAT_MODEL`], [`IMAGE_MODEL`]). Retries are quick: 3 attempts, 10 ms apart
-    /// at first.
-    pub async fn start_with_openai(base_url: &str, api_key: &str) -> Self {
-        let settings = |model: &str| {
-            let mut settings = OpenAiSettings::new(api_key, base_url, model);
-            settings.retry = RetryPolicy {
-                attempts: 3,
-                first_backoff: Duration::from_millis(10),
-                max_backoff: Duration::from_millis(40),
-            };
-            Provider::OpenAi(settings)
-        };
-        let mut system = Self::start().await;
-        system.providers = Providers {
-            lyrics: settings(CHAT_MODEL),
-            covers: settings(IMAGE_MODEL),
-        };
-        system.restart().await
-    }
-
-    /// Starts both services with `grace` between NOT_SERVING and closing.
-    pub async fn start_with_grace(grace: Duration) -> Self {
-        let mut system = Self::start().await;
-        system.drain.grace = grace;
-        system.restart().await
+        let ca = TestCa::new("Superstar test CA");
+        Self::boot(ca, databases, drain, providers, folder).await
     }
 
     async fn boot(

@@ -5,10 +5,11 @@
 //! providers are tested against the shapes they will meet, through async-openai's own
 //! parsing.
 
-use std::io::Cursor;
+use std::{io::Cursor, time::Duration};
 
 use base64::Engine;
 use serde_json::{Value, json};
+use superstar_runtime::openai::{OpenAiSettings, RetryPolicy};
 use wiremock::{Request, ResponseTemplate};
 
 /// The model name the test servers answer as.
@@ -16,6 +17,18 @@ pub const CHAT_MODEL: &str = "test-chat-model";
 
 /// The image model name the tests configure.
 pub const IMAGE_MODEL: &str = "test-image-model";
+
+/// Settings for a provider at `base_url` (a test server's `/v1`) with `api_key` and
+/// `model`, retrying quickly: `attempts` in all, 10 ms apart at first.
+pub fn settings(base_url: &str, api_key: &str, model: &str, attempts: u32) -> OpenAiSettings {
+    let mut settings = OpenAiSettings::new(api_key, base_url, model);
+    settings.retry = RetryPolicy {
+        attempts,
+        first_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(40),
+    };
+    settings
+}
 
 /// A song in the format the lyricists are asked for.
 pub const SONG: &str = "Title: Neon Nights\n\n[Verse 1]\nCity lights are burning bright\nWe ride the neon through the night\n\n[Chorus]\nNeon nights, neon nights\nHold me close in neon lights\n";

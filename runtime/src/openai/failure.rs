@@ -115,6 +115,8 @@ impl From<OpenAIError> for ProviderError {
                 Ok(failure) => Self::from(*failure),
                 Err(other) => Self::Unavailable(other.to_string()),
             },
+            // Our transport fails every non-2xx reply itself, so async-openai does not
+            // build these; classified alike should that change.
             OpenAIError::ApiError(api) => Self::from(HttpFailure {
                 status: api.status_code.as_u16(),
                 retry_after: None,

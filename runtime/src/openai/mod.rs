@@ -156,6 +156,11 @@ impl OpenAiSettings {
     /// providers call [`RetryPolicy::run`], which knows the request's deadline) and
     /// turns every non-2xx reply into an error that keeps its status and `Retry-After`.
     pub fn client(&self) -> Client<OpenAIConfig> {
+        tracing::info!(
+            base_url = self.base_url,
+            model = self.model,
+            "using an OpenAI-compatible model provider"
+        );
         transport::client(&self.api_key, &self.base_url)
     }
 

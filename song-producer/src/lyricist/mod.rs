@@ -21,16 +21,9 @@ use tokio::time::Instant;
 
 use crate::domain::{SongBrief, WrittenSong};
 
-/// Why a lyricist could not deliver a song.
-#[derive(Debug, thiserror::Error)]
-pub enum LyricsError {
-    /// The lyricist's text is not a song in the agreed format.
-    #[error("the lyricist's reply is not a song: {0}")]
-    Malformed(String),
-    /// The model provider failed, or the deadline passed.
-    #[error(transparent)]
-    Provider(#[from] ProviderError),
-}
+/// Why a lyricist could not deliver a song: it fails as any provider does, and text
+/// that is not a song in the agreed format is [`ProviderError::Malformed`].
+pub type LyricsError = ProviderError;
 
 /// Pieces of a song's text in the order they are written. Concatenated, they are the
 /// whole text.
@@ -58,7 +51,7 @@ pub trait Lyricist: Send + Sync + 'static {
         let deltas = self.write(brief, deadline);
         Box::pin(async move {
             let text: String = deltas.try_collect().await?;
-            WrittenSong::parse(&text).map_err(LyricsError::Malformed)
+            WrittenSong::parse(&text).map_err(ProviderError::Malformed)
         })
     }
 }
@@ -86,7 +79,7 @@ pub fn write_with_progress(
             text.push_str(&delta);
             yield Progress::Delta(delta);
         }
-        let song = WrittenSong::parse(&text).map_err(LyricsError::Malformed)?;
+        let song = WrittenSong::parse(&text).map_err(ProviderError::Malformed)?;
         yield Progress::Done(song);
     }
 }
@@ -109,6 +102,6 @@ async fn by_deadline<T>(
         None => Ok(work.await),
         Some(deadline) => tokio::time::timeout_at(deadline, work)
             .await
-            .map_err(|_| ProviderError::DeadlineExceeded.into()),
+            .map_err(|_| ProviderError::DeadlineExceeded),
     }
 }

@@ -103,7 +103,7 @@ impl Lyricist for OpenAiLyricist {
                     break (head, stream);
                 }
                 if asked >= FORMAT_ATTEMPTS {
-                    Err(LyricsError::Malformed(format!("the reply opens with {:?}", cut(first_line))))?;
+                    Err(ProviderError::Malformed(format!("the reply opens with {:?}", cut(first_line))))?;
                 }
                 tracing::warn!(opening = cut(first_line), "the model's reply is not in the song format; asking again");
             };
@@ -145,7 +145,7 @@ impl Lyricist for OpenAiLyricist {
                 match WrittenSong::parse(&text) {
                     Ok(song) => return Ok(song),
                     Err(reason) if asked >= FORMAT_ATTEMPTS => {
-                        return Err(LyricsError::Malformed(reason));
+                        return Err(ProviderError::Malformed(reason));
                     }
                     Err(reason) => {
                         tracing::warn!(
@@ -173,7 +173,7 @@ impl Inner {
 
 /// The conversation for one take: the producer persona, the brief and, for a
 /// revision, the previous take and what to change.
-pub fn messages(brief: &SongBrief) -> Vec<ChatCompletionRequestMessage> {
+fn messages(brief: &SongBrief) -> Vec<ChatCompletionRequestMessage> {
     let mut ask = format!(
         "Write a {genre} song about: {theme}",
         genre = brief.genre.as_str(),
@@ -214,7 +214,7 @@ async fn next_piece(
 ) -> Result<Option<String>, LyricsError> {
     loop {
         let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
-            Err(_) => return Err(ProviderError::DeadlineExceeded.into()),
+            Err(_) => return Err(ProviderError::DeadlineExceeded),
             Ok(None) => return Ok(None),
             Ok(Some(chunk)) => chunk.map_err(ProviderError::from)?,
         };
@@ -224,7 +224,7 @@ async fn next_piece(
         if choice.delta.refusal.is_some()
             || choice.finish_reason == Some(FinishReason::ContentFilter)
         {
-            return Err(ProviderError::Rejected.into());
+            return Err(ProviderError::Rejected);
         }
         match choice.delta.content {
             Some(text) if !text.is_empty() => return Ok(Some(text)),
