@@ -1,32 +1,63 @@
-# syntax=docker/dockerfile:1
-# One image per service: docker build --build-arg SERVICE=song-producer .
+# Superstar's three images, from one build of the workspace.
 #
-# Stage 1 plans and cooks the dependencies (cargo-chef), so a change to our code does
-# not rebuild them; stage 2 builds the service; the runtime image is distroless: no
-# shell, no package manager, a non-root user.
+#   docker compose build                                  (bin/dev_init.sh runs this)
+#   docker build --target song-producer -t superstar/song-producer .
+#
+# Stages:
+#   builder         compiles every binary once, for all three images
+#   song-producer   distroless: no shell, no package manager, user 65532 (nonroot)
+#   cover-designer  the same, with the cover designer
+#   gateway         the official Envoy image plus gateway-config, which renders Envoy's
+#                   config from the environment each time the container starts
+#
+# Base images are pinned by version. To pin by digest too, look the digest up where you
+# can pull (`docker pull rust:1.95-bookworm`, then `docker inspect --format
+# '{{index .RepoDigests 0}}' rust:1.95-bookworm`) and write the FROM line as
+# `FROM rust:1.95-bookworm@sha256:<digest>`; the tag then only documents the version.
+# A machine that cannot pull gets local stand-ins under these same names from
+# bin/base-images.
+#
+# No `# syntax=` line: the Dockerfile frontend built into the engine's BuildKit is
+# enough (cache mounts included), and an engine without a registry could not fetch one.
 
-ARG RUST_VERSION=1.95
-
-FROM lukemathwalker/cargo-chef:latest-rust-${RUST_VERSION}-bookworm AS chef
-WORKDIR /app
-
-FROM chef AS planner
+FROM rust:1.95-bookworm AS builder
+WORKDIR /src
 COPY . .
-RUN cargo chef prepare --recipe-path recipe.json
+# The cache mounts keep downloaded crates and the target folder between builds, so a
+# change to our code recompiles only our crates; the binaries are copied out of the
+# cache into /out. gateway-config runs inside the Envoy image, whose C library is not
+# this image's (the official one is built on Ubuntu), so it is linked statically:
+# glibc's crt-static, with an explicit --target so that build scripts stay dynamic.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    set -eu; \
+    cargo build --release --locked --package song-producer --package cover-designer; \
+    host="$(rustc -vV | sed -n 's/^host: //p')"; \
+    RUSTFLAGS="-C target-feature=+crt-static" \
+      cargo build --release --locked --target "$host" --package gateway-config; \
+    mkdir -p /out; \
+    cp target/release/song-producer target/release/cover-designer \
+       "target/$host/release/gateway-config" /out/
 
-FROM chef AS builder
-ARG SERVICE
-COPY --from=planner /app/recipe.json recipe.json
-RUN cargo chef cook --release --recipe-path recipe.json --package "${SERVICE}"
-COPY . .
-RUN cargo build --release --locked --package "${SERVICE}" \
-    && cp "target/release/${SERVICE}" /app/service
-
-FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
-COPY --from=builder /app/service /usr/local/bin/service
-# Certificates are mounted at /etc/superstar/certs and data at /data: from the root
-# folder, the default `sqlite://data/<service>.db` lands in the data volume, the same
-# relative URL that bin/up uses from the repository root.
+# Both services: one binary at /usr/local/bin/service, run from / so that the default
+# `sqlite://data/<service>.db` lands in /data, where compose mounts the data folder.
+FROM gcr.io/distroless/cc-debian12:nonroot AS service
 WORKDIR /
 USER nonroot
 ENTRYPOINT ["/usr/local/bin/service"]
+
+FROM service AS cover-designer
+COPY --from=builder /out/cover-designer /usr/local/bin/service
+
+FROM service AS song-producer
+COPY --from=builder /out/song-producer /usr/local/bin/service
+
+FROM envoyproxy/envoy:v1.40.0 AS gateway
+COPY --from=builder /out/gateway-config /usr/local/bin/gateway-config
+COPY envoy/entrypoint.sh /usr/local/bin/superstar-gateway
+# gateway-config writes the rendered config (it holds the API keys) and the descriptor
+# set here at start. The container runs as the user compose names, so the folder is
+# writable by any user, like /tmp.
+RUN mkdir -p /etc/superstar/gateway && chmod 1777 /etc/superstar/gateway
+USER envoy
+ENTRYPOINT ["/usr/local/bin/superstar-gateway"]

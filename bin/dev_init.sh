@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares a checkout to run: certificates, .env, the gateway config, the images.
 #
-#   bin/dev_init.sh            make whatever is missing; a second run changes nothing
-#   bin/dev_init.sh --force    new certificates and a new API key (other .env settings stay)
+#   bin/dev_init.sh              make whatever is missing; a second run changes nothing
+#   bin/dev_init.sh --force      new certificates and a new API key (other .env settings stay)
+#   bin/dev_init.sh --no-images  everything but the Docker images (bin/up needs no images)
 #
 # Makes, with openssl:
 #   certs/ca.pem                      the project CA (its key: certs/ca-key.pem)
@@ -12,17 +13,28 @@
 #   certs/cover-designer.pem
 #   certs/song-producer-client.pem    the song producer's client certificate towards the cover designer
 # each with its key beside it (*-key.pem, mode 600). Then .env from .env.example with a
-# fresh random API key, the rendered gateway config (envoy/generated/), and
-# `docker compose build` when a Docker engine answers.
+# fresh random API key, the rendered gateway config (envoy/generated/), the folders
+# compose keeps its data in (data/compose/), and `docker compose build` when a Docker
+# engine answers. When a base image can be neither found nor pulled it says to run
+# bin/base-images (stand-ins for a machine without a registry) and stops.
+#
+# The containers run as SUPERSTAR_UID:SUPERSTAR_GID from .env: your ids, so that they
+# can read the keys and write data/compose/. As root it writes 65532 (distroless's
+# nonroot user) instead and hands that user the keys the containers read and
+# data/compose/: no container runs as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 force=false
-case "${1:-}" in
-  --force) force=true ;;
-  "") ;;
-  *) echo "usage: bin/dev_init.sh [--force]" >&2; exit 2 ;;
-esac
+new_key=false
+images=true
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=true new_key=true ;;
+    --no-images) images=false ;;
+    *) echo "usage: bin/dev_init.sh [--force] [--no-images]" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf 'dev_init: %s\n' "$*"; }
 umask 077
@@ -70,16 +82,28 @@ rm -f certs/ca.srl
 
 # --- .env ---------------------------------------------------------------------------------
 new_api_key() { echo "dev:$(openssl rand -hex 24)"; }
+if [ "$(id -u)" -eq 0 ]; then uid=65532 gid=65532; else uid=$(id -u) gid=$(id -g); fi
 if [ ! -f .env ]; then
   sed -e "s|^SUPERSTAR_API_KEYS=.*|SUPERSTAR_API_KEYS=$(new_api_key)|" \
-    -e "s|^SUPERSTAR_UID=.*|SUPERSTAR_UID=$(id -u)|" -e "s|^SUPERSTAR_GID=.*|SUPERSTAR_GID=$(id -g)|" \
+    -e "s|^SUPERSTAR_UID=.*|SUPERSTAR_UID=$uid|" -e "s|^SUPERSTAR_GID=.*|SUPERSTAR_GID=$gid|" \
     .env.example >.env
   say "wrote .env with a fresh API key"
-elif [ "${1:-}" = "--force" ]; then
+elif $new_key; then
   sed -i "s|^SUPERSTAR_API_KEYS=.*|SUPERSTAR_API_KEYS=$(new_api_key)|" .env
   say "new API key in .env"
 fi
 chmod 600 .env
+
+# --- What the containers read and write ---------------------------------------------------
+data_dir=$(sed -n 's/^SUPERSTAR_DATA_DIR=//p' .env)
+data_dirs=("${data_dir:-./data/compose}/song-producer" "${data_dir:-./data/compose}/cover-designer")
+mkdir -p "${data_dirs[@]}"
+if [ "$(id -u)" -eq 0 ]; then
+  uid=$(sed -n 's/^SUPERSTAR_UID=//p' .env) gid=$(sed -n 's/^SUPERSTAR_GID=//p' .env)
+  # Every key but the CA's, which no container gets.
+  find certs -name '*-key.pem' ! -name ca-key.pem -exec chown "$uid:$gid" {} +
+  chown "$uid:$gid" "${data_dirs[@]}"
+fi
 
 # --- Gateway config -----------------------------------------------------------------------
 if command -v cargo >/dev/null 2>&1; then
@@ -92,9 +116,16 @@ else
 fi
 
 # --- Images -------------------------------------------------------------------------------
-if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+if ! $images; then
+  exit 0
+elif ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
+  say "no Docker engine: run the whole system with bin/up"
+elif ! docker compose version >/dev/null 2>&1; then
+  say "Docker Compose v2 (docker compose) is missing: install it, or run the whole system with bin/up"
+  exit 1
+else
+  # Every base image must be here or pullable; if not, this says to run bin/base-images.
+  bin/base-images --check
   docker compose build
   say "ready: docker compose up"
-else
-  say "no Docker engine: run the whole system with bin/up"
 fi

@@ -3,8 +3,11 @@
 # SUPERSTAR_TEST_POSTGRES_URL. Sourced by bin/test.
 #
 # - Uses Debian's PostgreSQL, installing it with apt-get when no server binary exists.
-# - Keeps its data under target/test-postgres (git-ignored) and listens on 127.0.0.1
-#   only, on a free port chosen at first start and reused afterwards.
+# - Keeps its data outside the checkout, in a folder of the temporary directory named
+#   after the checkout (so two checkouts get two servers), and listens on 127.0.0.1
+#   only, on a free port chosen at first start and reused afterwards. Outside, because
+#   as root the server runs as `postgres`, which cannot enter a checkout in a private
+#   folder (under /root, or a mode-700 `mktemp -d`).
 # - A server this script started earlier and that still runs is reused as it is.
 # - PostgreSQL refuses to run as root, so as root the server runs as `postgres`.
 
@@ -29,7 +32,7 @@ start_test_postgres() {
   install_postgres
   local bin root data port as_owner=()
   bin="$(postgres_bin_dir)"
-  root="$PWD/target/test-postgres"
+  root="${TMPDIR:-/tmp}/superstar-test-postgres-$(printf '%s' "$PWD" | cksum | cut -d ' ' -f 1)"
   data="$root/data"
   mkdir -p "$root"
   if [ "$(id -u)" -eq 0 ]; then

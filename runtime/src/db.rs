@@ -6,6 +6,10 @@
 //! `BIGINT` microsecond timestamps), so each query is written once. Only the schema
 //! differs (`BLOB` against `BYTEA`), so each service keeps one migration folder per
 //! engine and [`connect`] runs the one that matches.
+//!
+//! Replicas may start together on one database (`docker compose up --scale`), so
+//! migrating takes a lock: on PostgreSQL sqlx's own advisory lock, on SQLite (whose
+//! migrator takes none) an exclusive file lock beside the database file.
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -43,12 +47,21 @@ pub enum DbError {
     /// A migration failed.
     #[error("cannot migrate the database: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    /// The SQLite migration lock cannot be taken.
+    #[error("DATABASE_URL: cannot lock {path} to migrate: {source}")]
+    Lock {
+        /// The lock file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Opens a pool on `url` and brings its schema up to date.
 pub async fn connect(url: &str, migrations: &Migrations) -> Result<AnyPool, DbError> {
     sqlx::any::install_default_drivers();
     let is_sqlite = url.starts_with("sqlite:");
+    let sqlite_file = is_sqlite.then(|| sqlite_path(url)).flatten();
     let (url, migrator) = if is_sqlite {
         (sqlite_url(url)?, migrations.sqlite)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -76,19 +89,55 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<AnyPool, DbEr
         .connect_with(options)
         .await
         .map_err(DbError::Connect)?;
+    let _lock = match sqlite_file {
+        Some(file) => Some(lock_for_migrating(file).await?),
+        None => None,
+    };
     migrator.run(&pool).await.map_err(DbError::Migrate)?;
     Ok(pool)
+}
+
+/// The file a SQLite URL names, or `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<&Path> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:" && !url.contains("mode=memory"))
+        .then(|| Path::new(path))
+}
+
+/// Waits for an exclusive lock on `<database>.migrations.lock` and returns it; the lock
+/// is released when the file is dropped. sqlx's SQLite migrator takes no lock, so two
+/// processes starting on a fresh file would both apply the first migration and one
+/// would fail ("table already exists"). An advisory file lock (flock) is held by the
+/// kernel, so it also works between containers that mount the same folder, and it is
+/// released if the process dies.
+async fn lock_for_migrating(database: &Path) -> Result<std::fs::File, DbError> {
+    let mut path = database.as_os_str().to_owned();
+    path.push(".migrations.lock");
+    let path = std::path::PathBuf::from(path);
+    let fail = |source| DbError::Lock {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(fail)?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .expect("the lock task does not panic")
+        .map_err(fail)
 }
 
 /// Makes sure the SQLite file can be created: its folder exists, and the URL asks for
 /// read-write-create unless it says otherwise.
 fn sqlite_url(url: &str) -> Result<String, DbError> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let path = rest.split('?').next().unwrap_or_default();
-    let folder = Path::new(path)
-        .parent()
+    let folder = sqlite_path(url)
+        .and_then(Path::parent)
         .filter(|folder| !folder.as_os_str().is_empty());
-    if let Some(folder) = folder.filter(|_| path != ":memory:") {
+    if let Some(folder) = folder {
         std::fs::create_dir_all(folder).map_err(|source| DbError::Folder {
             folder: folder.display().to_string(),
             source,
@@ -134,6 +183,38 @@ mod tests {
             sqlite_url("sqlite::memory:?mode=memory").unwrap(),
             "sqlite::memory:?mode=memory"
         );
+    }
+
+    /// Replicas that start together on one fresh SQLite file (compose's
+    /// `--scale song-producer=2`) must not both apply the first migration.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn replicas_starting_together_migrate_once() {
+        let dir = std::env::temp_dir().join(format!("superstar-db-{}", uuid::Uuid::new_v4()));
+        let folder = dir.join("migrations");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(
+            folder.join("20260101000001_songs.sql"),
+            "CREATE TABLE songs (id TEXT PRIMARY KEY);\nCREATE TABLE albums (id TEXT PRIMARY KEY);",
+        )
+        .unwrap();
+        let migrator: &'static Migrator = Box::leak(Box::new(Migrator::new(folder).await.unwrap()));
+        let migrations: &'static Migrations = Box::leak(Box::new(Migrations {
+            sqlite: migrator,
+            postgres: migrator,
+        }));
+        for round in 0..5 {
+            let url = format!("sqlite://{}/round-{round}.db", dir.display());
+            let replicas: Vec<_> = (0..6)
+                .map(|_| {
+                    let url = url.clone();
+                    tokio::spawn(async move { connect(&url, migrations).await.map(|_| ()) })
+                })
+                .collect();
+            for replica in replicas {
+                replica.await.unwrap().expect("every replica starts");
+            }
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -31,24 +31,45 @@ fn the_compose_file_follows_the_compose_specification() {
 }
 
 #[test]
-fn every_build_context_and_dockerfile_exists() {
+fn every_image_is_a_stage_of_the_one_dockerfile() {
     let compose = compose();
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
     for (name, service) in compose["services"].as_object().unwrap() {
         let build = &service["build"];
-        let context = repo().join(
-            build["context"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{name} builds")),
-        );
-        let dockerfile = context.join(build["dockerfile"].as_str().unwrap_or("Dockerfile"));
+        assert_eq!(build["context"], ".", "{name}");
+        assert!(build.get("dockerfile").is_none(), "{name}: one Dockerfile");
+        let target = build["target"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} builds a stage"));
         assert!(
-            dockerfile.is_file(),
-            "{name}: {} is missing",
-            dockerfile.display()
+            dockerfile
+                .lines()
+                .any(|line| line.starts_with("FROM ") && line.ends_with(&format!(" AS {target}"))),
+            "{name}: no stage {target}"
         );
     }
-    let entrypoint = repo().join("envoy/entrypoint.sh");
-    assert!(entrypoint.is_file());
+    assert!(repo().join("envoy/entrypoint.sh").is_file());
+}
+
+#[test]
+fn no_container_gets_env_file_or_the_cas_key_or_runs_as_root() {
+    let compose = compose();
+    for (name, service) in compose["services"].as_object().unwrap() {
+        assert!(service.get("env_file").is_none(), "{name} gets all of .env");
+        assert_eq!(
+            service["user"],
+            "${SUPERSTAR_UID:?run bin/dev_init.sh first}:${SUPERSTAR_GID:?run bin/dev_init.sh first}",
+            "{name}"
+        );
+        assert_eq!(service["read_only"], true, "{name}");
+        assert_eq!(service["cap_drop"], serde_json::json!(["ALL"]), "{name}");
+    }
+    let text = std::fs::read_to_string(repo().join("docker-compose.yml")).unwrap();
+    assert!(!text.contains("ca-key.pem: ") && !text.contains("file: ./certs/ca-key.pem"));
+    assert!(
+        !text.contains("./certs:"),
+        "no container mounts all of certs/"
+    );
 }
 
 #[test]
@@ -63,7 +84,9 @@ fn only_the_gateway_port_is_published() {
         if name == "envoy" {
             assert_eq!(
                 ports,
-                [Value::from("${GATEWAY_PORT:-8443}:${GATEWAY_PORT:-8443}")]
+                [Value::from(
+                    "127.0.0.1:${GATEWAY_PORT:-8443}:${GATEWAY_PORT:-8443}"
+                )]
             );
         } else {
             assert!(ports.is_empty(), "{name} publishes {ports:?}");
@@ -118,15 +141,11 @@ fn services_match_the_gateways_compose_profile() {
             format!("{certs}/{}-key.pem", upstream.host)
         );
         assert_eq!(environment["TLS_CA"], format!("{certs}/ca.pem"));
-        let mounts: Vec<&str> = service["volumes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        assert!(
-            mounts.contains(&format!("./certs:{certs}:ro").as_str()),
-            "{mounts:?}"
+        assert_eq!(
+            mounted_files(&compose, upstream.host),
+            files_of(upstream.host),
+            "{}: its own certificates and keys",
+            upstream.host
         );
         assert_eq!(
             service["healthcheck"]["test"],
@@ -150,22 +169,23 @@ fn services_match_the_gateways_compose_profile() {
         );
     }
 
-    // Envoy reads the certificates the profile names, from the same mount.
+    // Envoy reads the certificates the profile names, where compose puts them.
     let envoy = &compose["services"]["envoy"];
-    let mounts: Vec<&str> = envoy["volumes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert!(mounts.contains(&format!("./certs:{}:ro", Profile::Compose.certs_dir()).as_str()));
-    for file in [
+    let envoy_files = [
         "envoy.pem",
         "envoy-key.pem",
         "envoy-client.pem",
         "envoy-client-key.pem",
         "ca.pem",
-    ] {
+    ];
+    assert_eq!(
+        mounted_files(&compose, "envoy"),
+        envoy_files
+            .iter()
+            .map(|file| format!("{}/{file}", Profile::Compose.certs_dir()))
+            .collect()
+    );
+    for file in envoy_files {
         assert!(
             rendered.contains(&format!(
                 "filename: {}/{file}",
@@ -183,6 +203,43 @@ fn services_match_the_gateways_compose_profile() {
         compose["services"]["song-producer"]["depends_on"]["cover-designer"]["condition"],
         "service_healthy"
     );
+}
+
+/// Where a service's configs and secrets land, each checked to come from the file of the
+/// same name in certs/.
+fn mounted_files(compose: &Value, service: &str) -> std::collections::BTreeSet<String> {
+    let mut files = std::collections::BTreeSet::new();
+    for kind in ["configs", "secrets"] {
+        for mount in compose["services"][service][kind].as_array().unwrap() {
+            let target = mount["target"].as_str().unwrap();
+            let source = mount["source"].as_str().unwrap();
+            let file = compose[kind][source]["file"].as_str().unwrap();
+            assert_eq!(
+                file.trim_start_matches("./certs/"),
+                target.rsplit('/').next().unwrap(),
+                "{service}: {source}"
+            );
+            files.insert(target.to_owned());
+        }
+    }
+    files
+}
+
+/// The files a service needs: its certificate and key, the CA's certificate, and the
+/// song producer's client certificate and key towards the cover designer.
+fn files_of(host: &str) -> std::collections::BTreeSet<String> {
+    let certs = Profile::Compose.certs_dir();
+    let mut files: std::collections::BTreeSet<String> = [
+        format!("{certs}/ca.pem"),
+        format!("{certs}/{host}.pem"),
+        format!("{certs}/{host}-key.pem"),
+    ]
+    .into();
+    if host == SONG_PRODUCER.host {
+        files.insert(format!("{certs}/{host}-client.pem"));
+        files.insert(format!("{certs}/{host}-client-key.pem"));
+    }
+    files
 }
 
 #[test]

@@ -7,6 +7,7 @@
 mod bench;
 mod compose;
 mod config;
+mod docker;
 mod models;
 mod readme;
 

@@ -57,12 +57,6 @@ pub(super) struct Up {
 }
 
 impl Up {
-    /// Starts `bin/up` with the offline providers; see [`Up::start_with`].
-    fn start(data: &std::path::Path) -> Self {
-        // Offline even where the shell holds an OpenAI key.
-        Self::start_with(data, &[("SUPERSTAR_PROVIDER", "offline")])
-    }
-
     /// Starts `bin/up` with `settings` in its environment (which win over `.env`) and
     /// waits for its `ready` line, printed once every health check passes (it builds
     /// release binaries first when they are stale).
@@ -190,9 +184,11 @@ pub(super) fn grpcurl(arguments: &str) -> (bool, String) {
 
 pub(super) const KEY: &str = "-H \"x-api-key: $SUPERSTAR_KEY\"";
 
-/// Runs `bin/dev_init.sh` as a user would, without this test's cargo variables.
+/// Runs `bin/dev_init.sh` as a user would, without this test's cargo variables, and
+/// without its image build (bin/test's Docker stage builds and tests the images).
 fn dev_init() -> String {
     let output = as_a_user(repo().join("bin/dev_init.sh"))
+        .arg("--no-images")
         .current_dir(repo())
         .output()
         .expect("dev_init runs");
@@ -242,27 +238,35 @@ fn dev_init_twice_changes_nothing() {
 #[ignore = "needs Envoy, grpcurl and release binaries: bin/test runs this"]
 fn the_readme_works_through_envoy() {
     let data = tempfile::tempdir().unwrap();
-    let up = Up::start(data.path());
-
-    // --- JSON, unary ------------------------------------------------------------------
-    let (album, status) = curl(&format!(
-        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "heavy metal", "theme": "dragons over the city", "songsCount": 2}}'"#
-    ));
-    assert_eq!(status, 200, "{album}");
-    assert_eq!(album["genre"], "heavy metal");
-    assert_eq!(album["songs"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        album["songs"][0]["albumId"], album["id"],
-        "lowerCamelCase JSON"
+    // Many Rust users set CARGO_TARGET_DIR: bin/up must run the binaries from there. A
+    // link to this checkout's target folder, so nothing is built twice.
+    let target = data.path().join("elsewhere");
+    std::os::unix::fs::symlink(repo().join("target"), &target).unwrap();
+    let target = target.display().to_string();
+    let up = Up::start_with(
+        data.path(),
+        &[
+            ("SUPERSTAR_PROVIDER", "offline"),
+            ("CARGO_TARGET_DIR", &target),
+        ],
     );
-    let cover_id = album["cover"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        album["cover"]["imageUri"],
-        format!("/v1/covers/{cover_id}/image")
-    );
+    for service in ["song-producer", "cover-designer"] {
+        let running = Command::new("pgrep")
+            .args(["-f", &format!("^{target}/release/{service}$")])
+            .output()
+            .unwrap();
+        assert!(
+            running.status.success(),
+            "bin/up did not run {service} from CARGO_TARGET_DIR"
+        );
+    }
 
     // One request id in Envoy's access log and in both services' logs: Envoy made it,
     // the song producer passed it on to the cover designer.
+    let (album, status) = curl(&format!(
+        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "jazz", "theme": "request ids"}}'"#
+    ));
+    assert_eq!(status, 200, "{album}");
     let headers = ok(&format!(
         r#"curl -sS -o /dev/null -D - --cacert certs/ca.pem {KEY} https://localhost:8443/v1/albums -d '{{"genre": "jazz", "theme": "request ids"}}'"#
     ));
@@ -313,6 +317,67 @@ fn the_readme_works_through_envoy() {
         );
     }
 
+    the_readme_tour();
+
+    for port in [50051, 50052] {
+        let (success, refused) = grpcurl(&format!("localhost:{port} list"));
+        assert!(
+            !success,
+            "a client without a certificate was served on {port}: {refused}"
+        );
+    }
+
+    // --- A clean stop ------------------------------------------------------------------------
+    let status = up.stop();
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "bin/up reports the SIGTERM it handled"
+    );
+    for port in PORTS {
+        assert!(
+            TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} is still taken after SIGTERM"
+        );
+    }
+    let left = Command::new("pgrep")
+        .args([
+            "-f",
+            "envoy-local.yaml|target/release/(song-producer|cover-designer)",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "processes left behind: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
+
+/// The README's "Try it" and "When things go wrong" commands, run as written against the
+/// gateway on https://localhost:8443, however it was started (`bin/up` or `docker
+/// compose up`): a JSON album, a FieldMask, paging, the NDJSON stream, the cover PNG,
+/// grpcurl through reflection (list, describe, ListSongs, Jam, health), 401, 400, 404,
+/// plaintext refused, and the model bucket's 429 and RESOURCE_EXHAUSTED. Returns the
+/// first album it made.
+pub(super) fn the_readme_tour() -> Value {
+    // --- JSON, unary ------------------------------------------------------------------
+    let (album, status) = curl(&format!(
+        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "heavy metal", "theme": "dragons over the city", "songsCount": 2}}'"#
+    ));
+    assert_eq!(status, 200, "{album}");
+    assert_eq!(album["genre"], "heavy metal");
+    assert_eq!(album["songs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        album["songs"][0]["albumId"], album["id"],
+        "lowerCamelCase JSON"
+    );
+    let cover_id = album["cover"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        album["cover"]["imageUri"],
+        format!("/v1/covers/{cover_id}/image")
+    );
+
     let song_id = album["songs"][0]["id"].as_str().unwrap();
     let (song, status) = curl(&format!(
         "{KEY} 'https://localhost:8443/v1/songs/{song_id}?readMask=title,lyrics'"
@@ -353,7 +418,8 @@ fn the_readme_works_through_envoy() {
     assert!(stream.wait().unwrap().success());
 
     // --- The cover image -----------------------------------------------------------------
-    let cover = data.path().join("cover.png");
+    let downloads = tempfile::tempdir().unwrap();
+    let cover = downloads.path().join("cover.png");
     let headers = ok(&format!(
         "curl -sS --cacert certs/ca.pem {KEY} -o {} -D - https://localhost:8443/v1/covers/{cover_id}/image",
         cover.display()
@@ -432,14 +498,6 @@ fn the_readme_works_through_envoy() {
 
     let plaintext = sh("curl -sS http://localhost:8443/v1/songs");
     assert!(!plaintext.status.success(), "plaintext must be refused");
-    for port in [50051, 50052] {
-        let (success, refused) = grpcurl(&format!("localhost:{port} list"));
-        assert!(
-            !success,
-            "a client without a certificate was served on {port}: {refused}"
-        );
-    }
-
     // The model class: a burst of 10, then 429 (JSON) and RESOURCE_EXHAUSTED (gRPC).
     let mut limited = None;
     for _ in 0..30 {
@@ -464,29 +522,5 @@ fn the_readme_works_through_envoy() {
     ));
     assert_eq!(status, 200, "reads have their own bucket: {body}");
 
-    // --- A clean stop ------------------------------------------------------------------------
-    let status = up.stop();
-    assert_eq!(
-        status.code(),
-        Some(143),
-        "bin/up reports the SIGTERM it handled"
-    );
-    for port in PORTS {
-        assert!(
-            TcpListener::bind(("127.0.0.1", port)).is_ok(),
-            "port {port} is still taken after SIGTERM"
-        );
-    }
-    let left = Command::new("pgrep")
-        .args([
-            "-f",
-            "envoy-local.yaml|target/release/(song-producer|cover-designer)",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        left.stdout.is_empty(),
-        "processes left behind: {}",
-        String::from_utf8_lossy(&left.stdout)
-    );
+    album
 }
