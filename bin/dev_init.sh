@@ -92,6 +92,22 @@ elif $new_key; then
   sed -i "s|^SUPERSTAR_API_KEYS=.*|SUPERSTAR_API_KEYS=$(new_api_key)|" .env
   say "new API key in .env"
 fi
+# An .env from before containers refused root may name uid 0.
+if grep -q '^SUPERSTAR_UID=0$' .env; then
+  sed -i 's|^SUPERSTAR_UID=0$|SUPERSTAR_UID=65532|; s|^SUPERSTAR_GID=0$|SUPERSTAR_GID=65532|' .env
+  say "containers now run as 65532, not root (SUPERSTAR_UID in .env)"
+fi
+# Fresh random passwords for the PostgreSQL override wherever .env has none (also in an
+# .env made before they existed).
+for name in POSTGRES_PASSWORD SONG_PRODUCER_DB_PASSWORD COVER_DESIGNER_DB_PASSWORD; do
+  grep -q "^$name=." .env && continue
+  if grep -q "^$name=" .env; then
+    sed -i "s|^$name=.*|$name=$(openssl rand -hex 24)|" .env
+  else
+    echo "$name=$(openssl rand -hex 24)" >>.env
+  fi
+  say "wrote a fresh $name into .env"
+done
 chmod 600 .env
 
 # --- What the containers read and write ---------------------------------------------------

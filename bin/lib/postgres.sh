@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Starts a throw-away PostgreSQL server for the tests, idempotently, and exports
-# SUPERSTAR_TEST_POSTGRES_URL. Sourced by bin/test.
+# SUPERSTAR_TEST_POSTGRES_URL. Sourced by bin/test, which leaves it running for the next
+# run; `stop_test_postgres` stops it and deletes its data.
 #
 # - Uses Debian's PostgreSQL, installing it with apt-get when no server binary exists.
 # - Keeps its data outside the checkout, in a folder of the temporary directory named
@@ -28,11 +29,16 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# The server's folder: outside the checkout, named after it.
+test_postgres_root() {
+  echo "${TMPDIR:-/tmp}/superstar-test-postgres-$(printf '%s' "$PWD" | cksum | cut -d ' ' -f 1)"
+}
+
 start_test_postgres() {
   install_postgres
   local bin root data port as_owner=()
   bin="$(postgres_bin_dir)"
-  root="${TMPDIR:-/tmp}/superstar-test-postgres-$(printf '%s' "$PWD" | cksum | cut -d ' ' -f 1)"
+  root="$(test_postgres_root)"
   data="$root/data"
   mkdir -p "$root"
   if [ "$(id -u)" -eq 0 ]; then
@@ -57,4 +63,16 @@ start_test_postgres() {
     -c "SELECT datname FROM pg_database WHERE datname LIKE 'superstar_test_%'" |
     while read -r name; do "$bin/psql" -q "$SUPERSTAR_TEST_POSTGRES_URL" -c "DROP DATABASE \"$name\"" >/dev/null; done
   echo "bin/test: PostgreSQL on 127.0.0.1:$port"
+}
+
+stop_test_postgres() {
+  local root
+  root="$(test_postgres_root)"
+  [ -d "$root/data" ] || return 0
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$(postgres_bin_dir)/pg_ctl" stop --pgdata="$root/data" --mode=fast --silent || true
+  else
+    "$(postgres_bin_dir)/pg_ctl" stop --pgdata="$root/data" --mode=fast --silent || true
+  fi
+  rm -rf "$root"
 }

@@ -22,12 +22,14 @@ fn the_compose_file_follows_the_compose_specification() {
         serde_json::from_str(&std::fs::read_to_string(&schema_path).expect("the compose schema"))
             .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-    let compose = compose();
-    let errors: Vec<String> = validator
-        .iter_errors(&compose)
-        .map(|error| format!("{} at {}", error, error.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    for file in ["docker-compose.yml", "docker-compose.postgres.yml"] {
+        let compose = read_yaml(&repo().join(file));
+        let errors: Vec<String> = validator
+            .iter_errors(&compose)
+            .map(|error| format!("{} at {}", error, error.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{file}: {errors:#?}");
+    }
 }
 
 #[test]
@@ -244,7 +246,8 @@ fn files_of(host: &str) -> std::collections::BTreeSet<String> {
 
 #[test]
 fn every_variable_compose_reads_is_documented() {
-    let compose = std::fs::read_to_string(repo().join("docker-compose.yml")).unwrap();
+    let compose = std::fs::read_to_string(repo().join("docker-compose.yml")).unwrap()
+        + &std::fs::read_to_string(repo().join("docker-compose.postgres.yml")).unwrap();
     let example = std::fs::read_to_string(repo().join(".env.example")).unwrap();
     let mut rest = compose.as_str();
     while let Some(start) = rest.find("${") {

@@ -55,6 +55,8 @@ fn docker(args: &[&str]) -> Command {
 /// The test's compose project: the repository's docker-compose.yml and .env, its own
 /// project name and data folder. `down` when dropped.
 struct Stack {
+    /// Compose files besides docker-compose.yml (the PostgreSQL override).
+    overrides: Vec<&'static str>,
     data: tempfile::TempDir,
     /// An OpenAI key that must reach the services and nothing else. The providers stay
     /// offline (`SUPERSTAR_PROVIDER=offline`), so it is never used.
@@ -64,6 +66,10 @@ struct Stack {
 
 impl Stack {
     fn new() -> Self {
+        Self::with_overrides(&[])
+    }
+
+    fn with_overrides(overrides: &[&'static str]) -> Self {
         let guard = one_at_a_time();
         assert!(
             std::net::TcpListener::bind(("127.0.0.1", 8443)).is_ok(),
@@ -71,6 +77,7 @@ impl Stack {
         );
         let data = tempfile::tempdir().unwrap();
         let stack = Self {
+            overrides: overrides.to_vec(),
             data,
             openai_key: format!("sk-test-{}", uuid_like()),
             _one_at_a_time: guard,
@@ -98,8 +105,14 @@ impl Stack {
     /// `docker compose ARGS` in the repository, for this project.
     fn compose(&self, args: &[&str]) -> Command {
         let mut command = Command::new("docker");
+        command.arg("compose");
+        if !self.overrides.is_empty() {
+            command.args(["--file", "docker-compose.yml"]);
+            for file in &self.overrides {
+                command.args(["--file", file]);
+            }
+        }
         command
-            .arg("compose")
             .args(args)
             .current_dir(repo())
             .env("COMPOSE_PROJECT_NAME", PROJECT)
@@ -171,7 +184,7 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         let _ = self
-            .compose(&["down", "--timeout", "5", "--remove-orphans"])
+            .compose(&["down", "--timeout", "5", "--remove-orphans", "--volumes"])
             .output();
     }
 }
@@ -289,6 +302,61 @@ fn docker_compose_serves_the_readme_scaled_keeps_data_and_scopes_secrets() {
         &format!("label=com.docker.compose.project={PROJECT}"),
     ]));
     assert!(networks.trim().is_empty(), "a network was left: {networks}");
+}
+
+/// `docker-compose.postgres.yml`: two replicas of each service on one PostgreSQL server,
+/// started together (the migrations take sqlx's advisory lock), each service in its own
+/// database with its own role; the README's album made and read back through Envoy.
+#[test]
+#[ignore = "needs a Docker engine and the images: bin/test runs this"]
+fn docker_compose_on_postgres_with_replicas() {
+    let stack = Stack::with_overrides(&["docker-compose.postgres.yml"]);
+    stack.up(&["--scale", "song-producer=2", "--scale", "cover-designer=2"]);
+    wait_for_replicas(&stack, 2);
+
+    let (album, status) = curl(&format!(
+        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "jazz", "theme": "shared data", "songsCount": 2}}'"#
+    ));
+    assert_eq!(status, 200, "{album}");
+    // Reads go to either replica: each finds what the other stored.
+    let id = album["id"].as_str().unwrap();
+    let cover = album["cover"]["id"].as_str().unwrap();
+    for _ in 0..4 {
+        let (read, status) = curl(&format!("{KEY} https://localhost:8443/v1/albums/{id}"));
+        assert_eq!((status, &read["songs"]), (200, &album["songs"]));
+        let (_, status) = curl(&format!("{KEY} https://localhost:8443/v1/covers/{cover}"));
+        assert_eq!(status, 200);
+    }
+    let count = |role: &str, table: &str| {
+        run(&mut stack.compose(&[
+            "exec",
+            "-T",
+            "postgres",
+            "psql",
+            "--username",
+            "postgres",
+            "--dbname",
+            role,
+            "--tuples-only",
+            "--no-align",
+            "--command",
+            &format!("SELECT count(*) FROM {table}"),
+        ]))
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(count("song_producer", "albums"), "1");
+    assert_eq!(count("song_producer", "songs"), "2");
+    assert_eq!(count("cover_designer", "covers"), "1");
+    for service in ["song-producer", "cover-designer"] {
+        let files = std::fs::read_dir(stack.data.path().join(service))
+            .unwrap()
+            .count();
+        assert_eq!(
+            files, 0,
+            "{service} wrote SQLite files instead of using PostgreSQL"
+        );
+    }
 }
 
 /// Which files of certs/ a container has mounted, by name.

@@ -10,6 +10,7 @@ mod config;
 mod docker;
 mod models;
 mod readme;
+mod scripts;
 
 use std::path::PathBuf;
 
