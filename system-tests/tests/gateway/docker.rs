@@ -724,3 +724,54 @@ fn docker_build_context_holds_no_secret() {
         );
     }
 }
+
+/// What the Dockerfile relies on in each base image, checked on the images present (real
+/// or made by bin/base-images): distroless runs as 65532 and has no shell; the Envoy
+/// image has /usr/local/bin/envoy of its tag's version, an `envoy` user and bash; the
+/// Rust image's cargo is of its tag's version.
+#[test]
+#[ignore = "needs a Docker engine and the base images: bin/test runs this"]
+fn docker_base_images_have_what_the_dockerfile_relies_on() {
+    let listed = run(Command::new("bash")
+        .arg(repo().join("bin/base-images"))
+        .arg("--list"));
+    for image in listed.lines() {
+        let in_image = |entrypoint: &str, args: &[&str]| {
+            let mut all = vec!["run", "--rm", "--entrypoint", entrypoint, image];
+            all.extend_from_slice(args);
+            docker(&all).output().unwrap()
+        };
+        if image.starts_with("gcr.io/distroless/") {
+            let user = run(&mut docker(&[
+                "image",
+                "inspect",
+                "--format",
+                "{{.Config.User}}",
+                image,
+            ]));
+            assert!(
+                matches!(user.trim(), "65532" | "nonroot" | "65532:65532"),
+                "{image}: {user}"
+            );
+            assert!(
+                !in_image("/bin/sh", &["-c", "true"]).status.success(),
+                "{image} has a shell"
+            );
+        } else if let Some(version) = image.strip_prefix("envoyproxy/envoy:v") {
+            let said = in_image(
+                "bash",
+                &["-c", "id -u envoy && /usr/local/bin/envoy --version"],
+            );
+            let said = String::from_utf8_lossy(&said.stdout);
+            assert!(said.contains(&format!("/{version}/")), "{image}: {said}");
+        } else if let Some(tag) = image.strip_prefix("rust:") {
+            let version = tag.trim_end_matches("-bookworm");
+            let said = in_image("cargo", &["--version"]);
+            let said = String::from_utf8_lossy(&said.stdout);
+            assert!(
+                said.starts_with(&format!("cargo {version}.")),
+                "{image}: {said}"
+            );
+        }
+    }
+}
