@@ -66,12 +66,29 @@ fn no_container_gets_env_file_or_the_cas_key_or_runs_as_root() {
         assert_eq!(service["read_only"], true, "{name}");
         assert_eq!(service["cap_drop"], serde_json::json!(["ALL"]), "{name}");
     }
-    let text = std::fs::read_to_string(repo().join("docker-compose.yml")).unwrap();
-    assert!(!text.contains("ca-key.pem: ") && !text.contains("file: ./certs/ca-key.pem"));
-    assert!(
-        !text.contains("./certs:"),
-        "no container mounts all of certs/"
-    );
+    // No config or secret is the CA's key, and no volume mounts certs/ or any of it.
+    for kind in ["configs", "secrets"] {
+        for (name, entry) in compose[kind].as_object().unwrap() {
+            let file = entry["file"].as_str().unwrap();
+            assert!(
+                !file.ends_with("ca-key.pem"),
+                "{kind}.{name} is the CA's key"
+            );
+        }
+    }
+    for (name, service) in compose["services"].as_object().unwrap() {
+        for volume in service["volumes"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            let source = volume
+                .as_str()
+                .or_else(|| volume["source"].as_str())
+                .unwrap();
+            assert!(!source.contains("certs"), "{name} mounts {source}");
+        }
+    }
 }
 
 #[test]

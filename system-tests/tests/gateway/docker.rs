@@ -8,6 +8,7 @@
 
 use std::{
     collections::BTreeSet,
+    os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
     process::{Command, Output},
     sync::MutexGuard,
@@ -82,24 +83,19 @@ impl Stack {
             openai_key: format!("sk-test-{}", uuid_like()),
             _one_at_a_time: guard,
         };
-        stack.fresh_data();
-        stack
-    }
-
-    /// Empty data folders, writable by the user the containers run as.
-    fn fresh_data(&self) {
+        // Empty data folders, writable by the user the containers run as: as root,
+        // handed to that user, as bin/dev_init.sh does.
         let uid: u32 = dot_env("SUPERSTAR_UID").parse().unwrap();
         let gid: u32 = dot_env("SUPERSTAR_GID").parse().unwrap();
+        let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
         for service in ["song-producer", "cover-designer"] {
-            let folder = self.data.path().join(service);
-            if folder.exists() {
-                std::fs::remove_dir_all(&folder).unwrap();
-            }
+            let folder = stack.data.path().join(service);
             std::fs::create_dir(&folder).unwrap();
-            if running_as_root() {
+            if as_root {
                 std::os::unix::fs::chown(&folder, Some(uid), Some(gid)).unwrap();
             }
         }
+        stack
     }
 
     /// `docker compose ARGS` in the repository, for this project.
@@ -123,8 +119,7 @@ impl Stack {
     }
 
     /// `docker compose up --wait` with ARGS: returns once every container is healthy.
-    fn up(&self, args: &[&str]) -> Duration {
-        let started = Instant::now();
+    fn up(&self, args: &[&str]) {
         let mut all = vec!["up", "--detach", "--wait", "--wait-timeout", "180"];
         all.extend_from_slice(args);
         let output = self.compose(&all).output().unwrap();
@@ -136,7 +131,6 @@ impl Stack {
                 String::from_utf8_lossy(&logs.stdout)
             );
         }
-        started.elapsed()
     }
 
     fn down(&self) {
@@ -187,12 +181,6 @@ impl Drop for Stack {
             .compose(&["down", "--timeout", "5", "--remove-orphans", "--volumes"])
             .output();
     }
-}
-
-/// Whether this process runs as root (then it hands the data folders to the user the
-/// containers run as, as bin/dev_init.sh does).
-fn running_as_root() -> bool {
-    run(Command::new("id").arg("-u")).trim() == "0"
 }
 
 /// A random hex string, from the kernel.
@@ -252,8 +240,7 @@ fn docker_compose_serves_the_readme_scaled_keeps_data_and_scopes_secrets() {
     let stack = Stack::new();
 
     // --- Two replicas of each service start together on one fresh SQLite file each --------
-    let took = stack.up(&["--scale", "song-producer=2", "--scale", "cover-designer=2"]);
-    eprintln!("docker compose up --scale …=2 --wait: {took:?}");
+    stack.up(&["--scale", "song-producer=2", "--scale", "cover-designer=2"]);
     wait_for_replicas(&stack, 2);
 
     // --- The README, through the published port --------------------------------------------
