@@ -2,11 +2,10 @@
 
 use std::net::SocketAddr;
 
-use superstar_runtime::{
-    config::{self, ConfigError},
-    host::HostSettings,
-    openai::Provider,
-};
+use secrecy::SecretString;
+use superstar_openai::Provider;
+use superstar_server::grpc_server::HostSettings;
+use superstar_settings::{SettingError, env};
 
 /// The image model asked for when `OPENAI_IMAGE_MODEL` is not set: a GPT image model,
 /// which always answers with base64 PNG.
@@ -19,7 +18,7 @@ pub struct Settings {
     /// `0.0.0.0:50052`, metrics `0.0.0.0:9102`, `certs/cover-designer.pem`.
     pub host: HostSettings,
     /// `DATABASE_URL`; default `sqlite://data/cover-designer.db`.
-    pub database_url: String,
+    pub database_url: SecretString,
     /// Who paints: OpenAI's images API (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
     /// `OPENAI_IMAGE_MODEL`) or the offline painter; see [`Provider::from_env`].
     pub provider: Provider,
@@ -27,14 +26,14 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the settings from the environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, SettingError> {
         Ok(Self {
             host: HostSettings::from_env(
                 "cover-designer",
                 SocketAddr::from(([0, 0, 0, 0], 50052)),
                 SocketAddr::from(([0, 0, 0, 0], 9102)),
             )?,
-            database_url: config::string_or("DATABASE_URL", "sqlite://data/cover-designer.db"),
+            database_url: env::secret_or("DATABASE_URL", "sqlite://data/cover-designer.db"),
             provider: Provider::from_env("OPENAI_IMAGE_MODEL", DEFAULT_IMAGE_MODEL)?,
         })
     }

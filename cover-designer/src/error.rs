@@ -1,6 +1,6 @@
 //! The cover designer's errors and the one place they become gRPC statuses.
 
-use superstar_runtime::field::InvalidField;
+use superstar_server::request_fields::InvalidField;
 use tonic::Status;
 
 use crate::painter::PaintError;

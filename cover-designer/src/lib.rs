@@ -7,7 +7,7 @@
 //! `GetCoverImage` the image itself, which Envoy serves as `image/png`.
 //!
 //! Everything a service needs besides its domain (TLS, health, reflection, metrics,
-//! logs, shutdown) comes from `superstar-runtime`.
+//! logs, shutdown) comes from `superstar-server`.
 
 pub mod configuration;
 pub mod domain;

@@ -7,7 +7,7 @@ use cover_designer::{configuration::Settings, startup};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    superstar_runtime::launch::main("cover designer", 9102, |shutdown| async move {
+    superstar_server::entrypoint::main("cover designer", 9102, |shutdown| async move {
         let application = startup::build(Settings::from_env()?).await?;
         tracing::info!(
             addr = %application.local_addr(),

@@ -9,7 +9,7 @@ use superstar_proto::{
         cover_designer_server::CoverDesigner,
     },
 };
-use superstar_runtime::{call::CallContext, field::resource_id};
+use superstar_server::{call_context::CallContext, request_fields::resource_id};
 use tonic::{Request, Response, Status};
 
 use crate::{domain::CoverBrief, error::Error, painter::Painter, store::CoverStore};

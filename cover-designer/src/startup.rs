@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
+use superstar_openai::Provider;
 use superstar_proto::v1::cover_designer_server::CoverDesignerServer;
-use superstar_runtime::{
-    config::ConfigError,
+use superstar_server::{
     db::{self, DbError},
-    host::{Application, HostError, ServiceHost},
-    openai::Provider,
+    grpc_server::{Application, HostError, ServiceHost},
 };
+use superstar_settings::SettingError;
 
 use crate::{
     configuration::Settings,
@@ -22,7 +23,7 @@ use crate::{
 pub enum StartupError {
     /// A setting is unusable.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(#[from] SettingError),
     /// The database is unusable.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -34,7 +35,7 @@ pub enum StartupError {
 /// Connects and migrates the database, picks the painter and binds the listeners:
 /// a cover designer ready to serve.
 pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-    let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
+    let pool = db::connect(settings.database_url.expose_secret(), &MIGRATIONS).await?;
     let painter: Arc<dyn Painter> = match settings.provider {
         Provider::Offline => Arc::new(OfflinePainter::default()),
         Provider::OpenAi(openai) => Arc::new(OpenAiPainter::new(openai)),

@@ -2,7 +2,7 @@
 
 use sqlx::{AnyPool, Row, any::AnyRow};
 use superstar_proto::v1::Cover;
-use superstar_runtime::db;
+use superstar_server::db;
 use uuid::Uuid;
 
 use crate::{domain::CoverBrief, painter::Painting};

@@ -6,8 +6,8 @@ use cover_designer::{
     domain::CoverBrief,
     painter::{OpenAiPainter, PaintError, Painter, Painting},
 };
+use superstar_openai::ProviderError;
 use superstar_proto::v1::DesignCoverRequest;
-use superstar_runtime::openai::ProviderError;
 use superstar_testkit::openai::{self, IMAGE_MODEL};
 use tokio::time::Instant;
 use tonic::Code;

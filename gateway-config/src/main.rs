@@ -4,12 +4,13 @@
 //! gateway-config --profile local|compose [--env-file .env] [--out envoy/generated]
 //! ```
 //!
-//! Settings come from the env file, overridden by the same variables in the
-//! environment. Writes `envoy-<profile>.yaml` and `superstar.pb` into the out folder.
+//! Settings come from the env file (read by dotenvy, see `superstar_settings::env_file`),
+//! overridden by the same variables in the environment. Writes `envoy-<profile>.yaml` and `superstar.pb` into the out folder.
 
-use std::{collections::BTreeMap, path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode};
 
-use gateway_config::{GatewaySettings, Profile, settings::read_env_file};
+use gateway_config::{GatewaySettings, Profile};
+use superstar_settings::env_file;
 
 const VARIABLES: &[&str] = &[
     "SUPERSTAR_API_KEYS",
@@ -53,16 +54,8 @@ fn run() -> Result<PathBuf, String> {
     }
     let profile = profile.ok_or("--profile local|compose is required")?;
 
-    let mut variables: BTreeMap<String, String> = if env_file.exists() {
-        read_env_file(&env_file).map_err(|error| format!("{}: {error}", env_file.display()))?
-    } else {
-        BTreeMap::new()
-    };
-    for name in VARIABLES {
-        if let Ok(value) = std::env::var(name) {
-            variables.insert((*name).to_owned(), value);
-        }
-    }
+    let variables =
+        env_file::read_with_environment(&env_file, VARIABLES).map_err(|error| error.to_string())?;
     let settings =
         GatewaySettings::from_variables(&variables).map_err(|error| error.to_string())?;
     gateway_config::write(&settings, profile, &out)

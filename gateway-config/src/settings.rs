@@ -1,41 +1,17 @@
 //! The gateway's settings: the `.env` values that shape Envoy's config.
 
-use std::{collections::BTreeMap, fmt, path::Path};
+use std::collections::BTreeMap;
 
-/// A setting that cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{name}: {reason}")]
-pub struct SettingError {
-    /// The variable.
-    pub name: &'static str,
-    /// What is wrong (never the value: it may be a key).
-    pub reason: String,
-}
-
-fn error(name: &'static str, reason: impl Into<String>) -> SettingError {
-    SettingError {
-        name,
-        reason: reason.into(),
-    }
-}
+use secrecy::{ExposeSecret, SecretString};
+pub use superstar_settings::SettingError;
 
 /// A client allowed through the gateway, and its API key.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ApiClient {
     /// The client's name: forwarded to the services and keying its rate limits.
     pub name: String,
-    /// The key the client presents.
-    pub key: String,
-}
-
-impl fmt::Debug for ApiClient {
-    /// Keys are secrets: they never reach a log, not even a debug one.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiClient")
-            .field("name", &self.name)
-            .field("key", &"<hidden>")
-            .finish()
-    }
+    /// The key the client presents; `Debug` prints it as `[REDACTED]`.
+    pub key: SecretString,
 }
 
 /// A token bucket: `per_second` tokens a second, at most `burst` saved up.
@@ -48,7 +24,7 @@ pub struct TokenBucket {
 }
 
 /// Everything the rendered config depends on besides the profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct GatewaySettings {
     /// `SUPERSTAR_API_KEYS`: `client:key` pairs, comma-separated.
     pub clients: Vec<ApiClient>,
@@ -69,21 +45,21 @@ impl GatewaySettings {
                 .map(|value| value.trim())
                 .filter(|value| !value.is_empty())
         };
-        let number = |name: &'static str, default: u32| -> Result<u32, SettingError> {
+        let number = |name: &str, default: u32| -> Result<u32, SettingError> {
             match get(name) {
                 None => Ok(default),
                 Some(value) => value
                     .parse::<u32>()
                     .ok()
                     .filter(|number| *number > 0)
-                    .ok_or_else(|| error(name, "must be a whole number above 0")),
+                    .ok_or_else(|| SettingError::new(name, "must be a whole number above 0")),
             }
         };
         let port = number("GATEWAY_PORT", 8443)?;
-        let port =
-            u16::try_from(port).map_err(|_| error("GATEWAY_PORT", "must be a port number"))?;
+        let port = u16::try_from(port)
+            .map_err(|_| SettingError::new("GATEWAY_PORT", "must be a port number"))?;
         let keys = get("SUPERSTAR_API_KEYS").ok_or_else(|| {
-            error(
+            SettingError::new(
                 "SUPERSTAR_API_KEYS",
                 "is required: client:key pairs (bin/dev_init.sh makes one)",
             )
@@ -113,7 +89,7 @@ fn parse_clients(value: &str) -> Result<Vec<ApiClient>, SettingError> {
     {
         let position = index + 1;
         let (name, key) = pair.split_once(':').ok_or_else(|| {
-            error(
+            SettingError::new(
                 "SUPERSTAR_API_KEYS",
                 format!("entry {position} is not client:key"),
             )
@@ -124,58 +100,35 @@ fn parse_clients(value: &str) -> Result<Vec<ApiClient>, SettingError> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !valid_name {
-            return Err(error(
+            return Err(SettingError::new(
                 "SUPERSTAR_API_KEYS",
                 format!("entry {position}: a client name is letters, digits, '-', '_' or '.'"),
             ));
         }
         if key.len() < 16 || !key.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(error(
+            return Err(SettingError::new(
                 "SUPERSTAR_API_KEYS",
                 format!("the key of client {name} must be at least 16 visible ASCII characters"),
             ));
         }
         if clients
             .iter()
-            .any(|client| client.name == name || client.key == key)
+            .any(|client| client.name == name || client.key.expose_secret() == key)
         {
-            return Err(error(
+            return Err(SettingError::new(
                 "SUPERSTAR_API_KEYS",
                 format!("client {name} or its key appears twice"),
             ));
         }
         clients.push(ApiClient {
             name: name.to_owned(),
-            key: key.to_owned(),
+            key: SecretString::from(key),
         });
     }
     if clients.is_empty() {
-        return Err(error("SUPERSTAR_API_KEYS", "names no client"));
+        return Err(SettingError::new("SUPERSTAR_API_KEYS", "names no client"));
     }
     Ok(clients)
-}
-
-/// Reads a `.env` file: `NAME=value` lines, `#` comments, optional quotes around values.
-pub fn read_env_file(path: &Path) -> std::io::Result<BTreeMap<String, String>> {
-    Ok(parse_env(&std::fs::read_to_string(path)?))
-}
-
-/// Parses `.env` text (see [`read_env_file`]).
-pub fn parse_env(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .filter_map(|line| line.strip_prefix("export ").unwrap_or(line).split_once('='))
-        .map(|(name, value)| {
-            let value = value.trim();
-            let unquoted = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(value);
-            (name.trim().to_owned(), unquoted.to_owned())
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -260,14 +213,5 @@ mod tests {
                 .per_second,
             5
         );
-    }
-
-    #[test]
-    fn env_files_parse_like_docker_compose_reads_them() {
-        let env = parse_env("# comment\nA=1\nexport B = \"two words\"\nC='x=y'\n\nD=\n");
-        assert_eq!(env["A"], "1");
-        assert_eq!(env["B"], "two words");
-        assert_eq!(env["C"], "x=y");
-        assert_eq!(env["D"], "");
     }
 }

@@ -1,10 +1,17 @@
 //! A small YAML writer for JSON values, with comments.
 //!
-//! Envoy reads YAML or JSON; people read YAML. serde has no maintained YAML serializer,
-//! and none writes comments, so the typed config is serialized to a `serde_json::Value`
-//! (in field order) and written here: block style, two-space indents, strings quoted
-//! only where YAML would misread them, and a `# comment` line before the first
-//! occurrence of every key that has one in the `comments` table.
+//! Envoy reads YAML or JSON; people read YAML, and the gateway's config is read by
+//! people: the committed examples are how a newcomer learns what the gateway does. Its
+//! comments are the reason this writer exists. The YAML crates that are kept (the
+//! serde_yaml forks, yaml-rust2) serialize data only, with no way to put a comment
+//! before a key, and adding comments to their output afterwards would mean parsing it
+//! back. So the typed config is serialized to a `serde_json::Value` (in field order)
+//! and written here: block style, two-space indents, strings quoted only where YAML
+//! would misread them, and a `# comment` line before the first occurrence of every key
+//! that has one in the `comments` table.
+//!
+//! What it writes is checked the other way round: a test reads every rendered config
+//! back with `serde_yaml_ng` and compares it with the config's own JSON form.
 
 use std::collections::HashSet;
 

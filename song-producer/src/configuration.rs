@@ -1,13 +1,11 @@
 //! The song producer's settings, read from the environment.
 
 use std::{net::SocketAddr, time::Duration};
+use superstar_settings::{SettingError, env};
 
-use superstar_runtime::{
-    config::{self, ConfigError},
-    host::HostSettings,
-    openai::Provider,
-    tls::TlsFiles,
-};
+use secrecy::SecretString;
+use superstar_openai::Provider;
+use superstar_server::{grpc_server::HostSettings, tls::TlsFiles};
 
 /// The chat model asked for when `OPENAI_CHAT_MODEL` is not set: small, fast, cheap.
 pub const DEFAULT_CHAT_MODEL: &str = "gpt-5-mini";
@@ -19,7 +17,7 @@ pub struct Settings {
     /// `0.0.0.0:50051`, metrics `0.0.0.0:9101`, `certs/song-producer.pem`.
     pub host: HostSettings,
     /// `DATABASE_URL`; default `sqlite://data/song-producer.db`.
-    pub database_url: String,
+    pub database_url: SecretString,
     /// How to reach the cover designer.
     pub cover_designer: CoverDesignerSettings,
     /// Who writes the lyrics: OpenAI's chat completions (`OPENAI_API_KEY`,
@@ -45,45 +43,44 @@ pub struct CoverDesignerSettings {
 
 impl CoverDesignerSettings {
     /// The host name the cover designer's certificate must carry.
-    pub fn domain(&self) -> Result<String, ConfigError> {
+    pub fn domain(&self) -> Result<String, SettingError> {
         let uri: http::Uri = self.url.parse().map_err(|error| {
-            ConfigError::new("COVER_DESIGNER_URL", format!("is not a URL: {error}"))
+            SettingError::new("COVER_DESIGNER_URL", format!("is not a URL: {error}"))
         })?;
         if uri.scheme_str() != Some("https") {
-            return Err(ConfigError::new(
+            return Err(SettingError::new(
                 "COVER_DESIGNER_URL",
                 "must be https://: the cover designer serves TLS only",
             ));
         }
         uri.host()
             .map(|host| host.trim_matches(['[', ']']).to_owned())
-            .ok_or_else(|| ConfigError::new("COVER_DESIGNER_URL", "has no host"))
+            .ok_or_else(|| SettingError::new("COVER_DESIGNER_URL", "has no host"))
     }
 }
 
 impl Settings {
     /// Reads the settings from the environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env() -> Result<Self, SettingError> {
         let host = HostSettings::from_env(
             "song-producer",
             SocketAddr::from(([0, 0, 0, 0], 50051)),
             SocketAddr::from(([0, 0, 0, 0], 9101)),
         )?;
         let cover_designer = CoverDesignerSettings {
-            url: config::string_or("COVER_DESIGNER_URL", "https://localhost:50052"),
+            url: env::string_or("COVER_DESIGNER_URL", "https://localhost:50052"),
             tls: TlsFiles {
-                cert: config::string_or("TLS_CLIENT_CERT", "certs/song-producer-client.pem").into(),
-                key: config::string_or("TLS_CLIENT_KEY", "certs/song-producer-client-key.pem")
-                    .into(),
+                cert: env::string_or("TLS_CLIENT_CERT", "certs/song-producer-client.pem").into(),
+                key: env::string_or("TLS_CLIENT_KEY", "certs/song-producer-client-key.pem").into(),
                 ca: host.tls.ca.clone(),
             },
         };
         Ok(Self {
             host,
-            database_url: config::string_or("DATABASE_URL", "sqlite://data/song-producer.db"),
+            database_url: env::secret_or("DATABASE_URL", "sqlite://data/song-producer.db"),
             cover_designer,
             provider: Provider::from_env("OPENAI_CHAT_MODEL", DEFAULT_CHAT_MODEL)?,
-            offline_typing_delay: Duration::from_millis(config::parse_or(
+            offline_typing_delay: Duration::from_millis(env::parse_or(
                 "OFFLINE_TYPING_DELAY_MS",
                 0,
             )?),

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use superstar_proto::v1::{Cover, DesignCoverRequest, cover_designer_client::CoverDesignerClient};
-use superstar_runtime::call::CallContext;
+use superstar_server::call_context::CallContext;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::error::Error;

@@ -8,7 +8,7 @@
 //! keeps them. [`service`] holds the thin gRPC handlers.
 //!
 //! Everything a service needs besides its domain (TLS, health, reflection, metrics,
-//! logs, shutdown) comes from `superstar-runtime`.
+//! logs, shutdown) comes from `superstar-server`.
 
 pub mod configuration;
 pub mod cover_client;

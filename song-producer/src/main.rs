@@ -7,7 +7,7 @@ use song_producer::{configuration::Settings, startup};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    superstar_runtime::launch::main("song producer", 9101, |shutdown| async move {
+    superstar_server::entrypoint::main("song producer", 9101, |shutdown| async move {
         let application = startup::build(Settings::from_env()?).await?;
         tracing::info!(
             addr = %application.local_addr(),

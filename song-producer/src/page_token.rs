@@ -9,7 +9,7 @@
 //! a song the client has just been shown.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use superstar_runtime::{field::InvalidField, seed::fnv1a};
+use superstar_server::{request_fields::InvalidField, seed::fnv1a};
 use uuid::Uuid;
 
 const VERSION: u8 = 1;

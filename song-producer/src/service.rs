@@ -9,9 +9,9 @@ use superstar_proto::v1::{
     ListSongsRequest, ListSongsResponse, MakeMeSuperstarRequest, Song, SongIdea,
     song_producer_server::SongProducer,
 };
-use superstar_runtime::{
-    call::CallContext,
-    field::{bounded_text, resource_id},
+use superstar_server::{
+    call_context::CallContext,
+    request_fields::{bounded_text, resource_id},
 };
 use tonic::{Request, Response, Status, Streaming};
 
@@ -77,7 +77,7 @@ impl SongProducer for SongProducerService {
         while let Some(idea) = ideas_stream.message().await? {
             let number = ideas.len() + 1;
             let parse = || {
-                Ok::<_, superstar_runtime::field::InvalidField>((
+                Ok::<_, superstar_server::request_fields::InvalidField>((
                     Genre::parse(&idea.genre)?,
                     Theme::parse(&idea.theme)?,
                 ))

@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
+use superstar_openai::Provider;
 use superstar_proto::v1::song_producer_server::SongProducerServer;
-use superstar_runtime::{
-    config::ConfigError,
+use superstar_server::{
     db::{self, DbError},
-    host::{Application, HostError, ServiceHost},
-    openai::Provider,
+    grpc_server::{Application, HostError, ServiceHost},
     tls::TlsError,
 };
+use superstar_settings::SettingError;
 
 use crate::{
     configuration::Settings,
@@ -25,7 +26,7 @@ use crate::{
 pub enum StartupError {
     /// A setting is unusable.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(#[from] SettingError),
     /// The client certificate for the cover designer is unusable.
     #[error("cover designer client: {0}")]
     ClientTls(#[from] TlsError),
@@ -48,7 +49,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         .tls
         .client_config(&settings.cover_designer.domain()?)?;
     let covers = CoverClient::new(&settings.cover_designer.url, covers)?;
-    let pool = db::connect(&settings.database_url, &MIGRATIONS).await?;
+    let pool = db::connect(settings.database_url.expose_secret(), &MIGRATIONS).await?;
     let lyricist: Arc<dyn Lyricist> = match settings.provider {
         Provider::Offline => Arc::new(OfflineLyricist::with_typing_delay(
             settings.offline_typing_delay,

@@ -6,7 +6,7 @@
 use prost::Message;
 use sqlx::{Any, AnyPool, Row, Transaction, any::AnyRow};
 use superstar_proto::v1::{Album, Cover, Song};
-use superstar_runtime::db;
+use superstar_server::db;
 use uuid::Uuid;
 
 use crate::{

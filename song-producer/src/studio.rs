@@ -11,7 +11,7 @@ use futures::{Stream, StreamExt, TryStreamExt, stream};
 use superstar_proto::v1::{
     Album, DesignCoverRequest, JamReply, JamRequest, Song, jam_reply::Event,
 };
-use superstar_runtime::{call::CallContext, field::InvalidField};
+use superstar_server::{call_context::CallContext, request_fields::InvalidField};
 use tonic::Status;
 
 use crate::{
@@ -53,7 +53,7 @@ impl Studio {
     /// songs in one transaction. The album is named after its first track.
     pub async fn make_album(&self, plan: AlbumPlan, context: &CallContext) -> Result<Album, Error> {
         let deadline = context.give_up_at();
-        let written: Vec<WrittenSong> = stream::iter(plan.tracks.clone())
+        let written: Vec<WrittenSong> = stream::iter(plan.tracks().to_vec())
             .map(|brief| {
                 let lyricist = Arc::clone(&self.lyricist);
                 async move { write_song(lyricist.as_ref(), &brief, deadline).await }
@@ -65,12 +65,12 @@ impl Studio {
         let cover_request = DesignCoverRequest {
             description: plan.cover_description(&title),
             title: title.clone(),
-            genre: plan.genre.chars().take(64).collect(),
+            genre: plan.genre().as_str().to_owned(),
         };
         let cover = self.covers.design(cover_request, context).await?;
         let model = self.lyricist.model();
         let songs: Vec<NewSong<'_>> = plan
-            .tracks
+            .tracks()
             .iter()
             .zip(&written)
             .map(|(brief, written)| NewSong {
@@ -82,8 +82,8 @@ impl Studio {
             .collect();
         let album = NewAlbum {
             title: &title,
-            genre: &plan.genre,
-            theme: &plan.theme,
+            genre: plan.genre().as_str(),
+            theme: plan.theme().as_str(),
             cover: &cover,
             songs: &songs,
         };

@@ -9,7 +9,7 @@ use song_producer::{
     domain::{Genre, SongBrief, Theme, WrittenSong},
     lyricist::{Lyricist, LyricsError, OpenAiLyricist, Progress, write_song, write_with_progress},
 };
-use superstar_runtime::openai::{OpenAiSettings, ProviderError};
+use superstar_openai::{OpenAiSettings, ProviderError};
 use superstar_testkit::{
     CapturedLogs,
     openai::{self, CHAT_MODEL, SONG},

@@ -8,12 +8,12 @@
 use std::{net::SocketAddr, time::Duration};
 
 use song_producer::configuration::{CoverDesignerSettings, Settings as SongProducerSettings};
+use superstar_openai::Provider;
 use superstar_proto::v1::{
     cover_designer_client::CoverDesignerClient, song_producer_client::SongProducerClient,
 };
-use superstar_runtime::{
-    host::{Application, Drain, HostSettings},
-    openai::Provider,
+use superstar_server::{
+    grpc_server::{Application, Drain, HostSettings},
     shutdown::Shutdown,
     tls::TlsFiles,
 };
@@ -263,7 +263,7 @@ async fn start_cover_designer(
 ) -> Running {
     let settings = cover_designer::configuration::Settings {
         host: host_settings(ca, "cover-designer", drain),
-        database_url: database_url.to_owned(),
+        database_url: database_url.into(),
         provider: provider.clone(),
     };
     let application = cover_designer::startup::build(settings).await;
@@ -279,7 +279,7 @@ async fn start_song_producer(
 ) -> Running {
     let settings = SongProducerSettings {
         host: host_settings(ca, "song-producer", drain),
-        database_url: database_url.to_owned(),
+        database_url: database_url.into(),
         cover_designer: CoverDesignerSettings {
             url: format!("https://localhost:{}", covers.port()),
             tls: ca.issue("song-producer-client"),

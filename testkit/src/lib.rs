@@ -24,7 +24,7 @@ use rcgen::{
     KeyUsagePurpose,
 };
 use sqlx::{Connection, Executor};
-use superstar_runtime::tls::TlsFiles;
+use superstar_server::tls::TlsFiles;
 use tempfile::TempDir;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic_health::pb::{

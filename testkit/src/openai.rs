@@ -9,7 +9,7 @@ use std::{io::Cursor, time::Duration};
 
 use base64::Engine;
 use serde_json::{Value, json};
-use superstar_runtime::openai::{OpenAiSettings, RetryPolicy};
+use superstar_openai::{OpenAiSettings, RetryPolicy};
 use wiremock::{Request, ResponseTemplate};
 
 /// The model name the test servers answer as.

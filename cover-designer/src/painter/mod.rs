@@ -8,7 +8,7 @@ mod openai;
 
 pub use offline::OfflinePainter;
 pub use openai::{OpenAiPainter, prompt};
-use superstar_runtime::openai::ProviderError;
+use superstar_openai::ProviderError;
 use tokio::time::Instant;
 
 use crate::domain::CoverBrief;

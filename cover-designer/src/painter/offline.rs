@@ -12,7 +12,7 @@ use image::{
     ExtendedColorType, ImageEncoder, Rgb, RgbImage,
     codecs::png::{CompressionType, FilterType, PngEncoder},
 };
-use superstar_runtime::seed::SplitMix64;
+use superstar_server::seed::SplitMix64;
 
 use super::{PaintError, Painter, Painting};
 use crate::domain::CoverBrief;

@@ -15,7 +15,7 @@ use async_openai::{
     },
 };
 use base64::Engine;
-use superstar_runtime::openai::{OpenAiSettings, ProviderError};
+use superstar_openai::{OpenAiSettings, ProviderError};
 use tokio::time::Instant;
 
 use super::{PaintError, Painter, Painting};

@@ -16,7 +16,7 @@ use std::pin::Pin;
 use futures::{Stream, StreamExt, TryStreamExt, future::BoxFuture};
 pub use offline::{OfflineLyricist, compose};
 pub use openai::OpenAiLyricist;
-use superstar_runtime::openai::ProviderError;
+use superstar_openai::ProviderError;
 use tokio::time::Instant;
 
 use crate::domain::{SongBrief, WrittenSong};

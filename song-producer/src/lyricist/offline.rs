@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use superstar_runtime::seed::SplitMix64;
+use superstar_server::seed::SplitMix64;
 use tokio::time::Instant;
 
 use super::{

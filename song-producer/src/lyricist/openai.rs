@@ -21,7 +21,7 @@ use async_openai::{
     },
 };
 use futures::{StreamExt, future::BoxFuture};
-use superstar_runtime::openai::{OpenAiSettings, ProviderError};
+use superstar_openai::{OpenAiSettings, ProviderError};
 use tokio::time::Instant;
 
 use super::{Deltas, Lyricist, LyricsError};

@@ -313,3 +313,34 @@ async fn a_rejected_key_is_unavailable_to_clients() {
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
     assert!(!error.message().contains(&KEY[..6]), "{}", error.message());
 }
+
+#[tokio::test]
+async fn the_key_reaches_no_log_line_and_no_debug_output() {
+    let (logs, _guard) = superstar_testkit::CapturedLogs::start();
+    let server = MockServer::start().await;
+    chat()
+        .and(whole)
+        .respond_with(openai::chat_reply(SONG))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    chat()
+        .respond_with(openai::bad_key(KEY))
+        .mount(&server)
+        .await;
+    images()
+        .respond_with(openai::image_reply(&openai::png(8, 8), "x"))
+        .mount(&server)
+        .await;
+    let mut system = system(&server).await;
+
+    make_album(&mut system, 1).await.unwrap();
+    make_album(&mut system, 1).await.unwrap_err();
+
+    let logged = logs.text();
+    assert!(logged.contains("MakeMeSuperstar"), "{logged}");
+    assert!(!logged.contains(KEY), "{logged}");
+    let settings = openai::settings(&server.uri(), KEY, CHAT_MODEL, 1);
+    let printed = format!("{:?}", superstar_openai::Provider::OpenAi(settings));
+    assert!(!printed.contains(KEY), "{printed}");
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use gateway_config::{
     GatewaySettings, Profile,
-    envoy::{COVER_DESIGNER, SONG_PRODUCER, Upstream},
+    profile::{COVER_DESIGNER, SONG_PRODUCER, Upstream},
 };
 use serde_json::Value;
 

@@ -260,6 +260,44 @@ fn the_readme_works_through_envoy() {
             "bin/up did not run {service} from CARGO_TARGET_DIR"
         );
     }
+    // Each process holds only the secrets it needs: the API keys only Envoy's rendered
+    // config (not even Envoy's environment), the OpenAI key only the services.
+    let variables = |pattern: &str| -> Vec<String> {
+        let pid = String::from_utf8(
+            Command::new("pgrep")
+                .args(["-n", "-f", pattern])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let environ = std::fs::read(format!("/proc/{}/environ", pid.trim())).unwrap();
+        environ
+            .split(|byte| *byte == 0)
+            .map(|entry| String::from_utf8_lossy(entry).into_owned())
+            .filter_map(|entry| Some(entry.split_once('=')?.0.to_owned()))
+            .collect()
+    };
+    for (process, pattern) in [
+        ("song-producer", format!("^{target}/release/song-producer$")),
+        (
+            "cover-designer",
+            format!("^{target}/release/cover-designer$"),
+        ),
+        ("envoy", "envoy-local.yaml".to_owned()),
+    ] {
+        let names = variables(&pattern);
+        assert!(
+            names.iter().any(|name| name == "PATH"),
+            "{process}: {names:?}"
+        );
+        assert!(
+            !names.iter().any(|name| name == "SUPERSTAR_API_KEYS"),
+            "{process} holds the API keys: {names:?}"
+        );
+        let holds_openai_key = names.iter().any(|name| name == "OPENAI_API_KEY");
+        assert_eq!(holds_openai_key, process != "envoy", "{process}: {names:?}");
+    }
 
     // One request id in Envoy's access log and in both services' logs: Envoy made it,
     // the song producer passed it on to the cover designer.

@@ -2,7 +2,7 @@
 //!
 //! Both services are served the same way, so they share this host:
 //! - TLS with mandatory client certificates ([`crate::tls`]);
-//! - the [`observe`](crate::observe) layer around every RPC;
+//! - the [`rpc_layer`](crate::rpc_layer) layer around every RPC;
 //! - `grpc.health.v1.Health`, SERVING while the service is up;
 //! - server reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha), knowing the
 //!   whole `superstar.v1` descriptor set, so `grpcurl list` through the gateway shows
@@ -38,10 +38,11 @@ use tower::{
     layer::util::{Identity, Stack},
 };
 
+use superstar_settings::{SettingError, env};
+
 use crate::{
-    config::{self, ConfigError},
     metrics::Metrics,
-    observe::ObserveLayer,
+    rpc_layer::ObserveLayer,
     shutdown::Shutdown,
     tls::{TlsError, TlsFiles},
 };
@@ -67,16 +68,15 @@ impl HostSettings {
         name: &str,
         listen: SocketAddr,
         metrics: SocketAddr,
-    ) -> Result<Self, ConfigError> {
-        let grace_ms =
-            config::parse_or("DRAIN_GRACE_MS", Drain::default().grace.as_millis() as u64)?;
+    ) -> Result<Self, SettingError> {
+        let grace_ms = env::parse_or("DRAIN_GRACE_MS", Drain::default().grace.as_millis() as u64)?;
         Ok(Self {
-            listen_addr: config::parse_or("LISTEN_ADDR", listen)?,
-            metrics_addr: config::parse_or("METRICS_ADDR", metrics)?,
+            listen_addr: env::parse_or("LISTEN_ADDR", listen)?,
+            metrics_addr: env::parse_or("METRICS_ADDR", metrics)?,
             tls: TlsFiles {
-                cert: config::string_or("TLS_CERT", &format!("certs/{name}.pem")).into(),
-                key: config::string_or("TLS_KEY", &format!("certs/{name}-key.pem")).into(),
-                ca: config::string_or("TLS_CA", "certs/ca.pem").into(),
+                cert: env::string_or("TLS_CERT", &format!("certs/{name}.pem")).into(),
+                key: env::string_or("TLS_KEY", &format!("certs/{name}-key.pem")).into(),
+                ca: env::string_or("TLS_CA", "certs/ca.pem").into(),
             },
             drain: Drain {
                 grace: Duration::from_millis(grace_ms),

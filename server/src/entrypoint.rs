@@ -7,7 +7,9 @@
 
 use std::{fmt::Display, net::SocketAddr, process::ExitCode};
 
-use crate::{config, metrics, shutdown::Shutdown, telemetry};
+use superstar_settings::env;
+
+use crate::{metrics, shutdown::Shutdown, telemetry};
 
 /// Runs a service: `serve` gets the shutdown signal and returns when the service has
 /// stopped. `name` is for the log; `metrics_port` is the default metrics port.
@@ -40,7 +42,7 @@ where
 /// (`0.0.0.0`) is reached on loopback.
 fn probe_addr(default_port: u16) -> SocketAddr {
     let default = SocketAddr::from(([0, 0, 0, 0], default_port));
-    let mut addr = config::parse_or("METRICS_ADDR", default).unwrap_or(default);
+    let mut addr = env::parse_or("METRICS_ADDR", default).unwrap_or(default);
     if addr.ip().is_unspecified() {
         addr.set_ip([127, 0, 0, 1].into());
     }

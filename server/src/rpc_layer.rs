@@ -18,7 +18,7 @@ use tower::{Layer, Service};
 use tracing::{Instrument, Span};
 
 use crate::{
-    call::REQUEST_ID,
+    call_context::REQUEST_ID,
     metrics::{Metrics, RpcLabels},
 };
 

@@ -1,7 +1,7 @@
 //! Structured logs.
 //!
 //! Each service writes one JSON object per line to stdout, as container platforms
-//! expect. The [`observe`](crate::observe) layer opens a span per RPC holding the
+//! expect. The [`rpc_layer`](crate::rpc_layer) layer opens a span per RPC holding the
 //! request id, so every line written while handling a request carries it.
 //! `RUST_LOG` sets the filter (default `info`).
 

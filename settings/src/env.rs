@@ -1,4 +1,4 @@
-//! Reading settings from the environment.
+//! Settings from the process environment.
 //!
 //! Every setting has a default that works on a developer's machine, so a service starts
 //! with no configuration at all; `.env.example` documents each variable. A value that is
@@ -7,25 +7,9 @@
 
 use std::{env, str::FromStr};
 
-/// A setting that is present but unusable.
-#[derive(Debug, thiserror::Error)]
-#[error("{name}: {reason}")]
-pub struct ConfigError {
-    /// The environment variable.
-    pub name: String,
-    /// What is wrong with its value (never the value itself: it may be a secret).
-    pub reason: String,
-}
+use secrecy::SecretString;
 
-impl ConfigError {
-    /// A problem with the variable `name`.
-    pub fn new(name: &str, reason: impl Into<String>) -> Self {
-        Self {
-            name: name.to_owned(),
-            reason: reason.into(),
-        }
-    }
-}
+use crate::SettingError;
 
 /// The variable's value, or `None` when it is unset or empty.
 pub fn var(name: &str) -> Option<String> {
@@ -37,8 +21,13 @@ pub fn string_or(name: &str, default: &str) -> String {
     var(name).unwrap_or_else(|| default.to_owned())
 }
 
+/// A secret variable's value, or `default` when it is unset or empty.
+pub fn secret_or(name: &str, default: &str) -> SecretString {
+    SecretString::from(string_or(name, default))
+}
+
 /// The variable parsed as `T`, or `default` when it is unset or empty.
-pub fn parse_or<T>(name: &str, default: T) -> Result<T, ConfigError>
+pub fn parse_or<T>(name: &str, default: T) -> Result<T, SettingError>
 where
     T: FromStr,
     T::Err: std::fmt::Display,
@@ -47,7 +36,7 @@ where
 }
 
 /// `value` (of the variable `name`) parsed as `T`, or `default` when there is none.
-pub fn parse_value<T>(name: &str, value: Option<String>, default: T) -> Result<T, ConfigError>
+pub fn parse_value<T>(name: &str, value: Option<String>, default: T) -> Result<T, SettingError>
 where
     T: FromStr,
     T::Err: std::fmt::Display,
@@ -57,6 +46,6 @@ where
         Some(value) => value
             .trim()
             .parse()
-            .map_err(|error| ConfigError::new(name, format!("cannot be parsed: {error}"))),
+            .map_err(|error| SettingError::new(name, format!("cannot be parsed: {error}"))),
     }
 }

@@ -6,7 +6,7 @@
 //! - `grpc_server_handled_total{service, method, code}`
 //! - `grpc_server_handling_seconds{service, method}` (a histogram)
 //!
-//! The [`observe`](crate::observe) layer records them; [`Metrics::serve`] exposes them
+//! The [`rpc_layer`](crate::rpc_layer) layer records them; [`Metrics::serve`] exposes them
 //! in the text format on their own port (`:9101` song producer, `:9102` cover designer),
 //! outside TLS and the gateway, for a scraper on the private network. The same port
 //! answers `GET /healthz` (200 while serving, 503 once shutdown begins) for probes that

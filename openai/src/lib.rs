@@ -13,21 +13,22 @@
 //!   backoff and jitter, honouring `Retry-After`, never past the request's deadline;
 //! - one list of failures ([`ProviderError`]) and the status each one gives a client.
 //!
-//! The key is held only by async-openai's config (a secret that prints as
-//! `[REDACTED]`) and is never logged, nor put in an error.
+//! The key is held as a [`SecretString`] here and by async-openai's config (both print
+//! as `[REDACTED]`), exposed only to write the `Authorization` header; it is never
+//! logged, nor put in an error.
 
 mod failure;
 mod retry;
 mod transport;
 
-use std::{fmt, time::Duration};
+use std::time::Duration;
 
 use async_openai::{Client, config::OpenAIConfig};
 pub use failure::ProviderError;
 pub use retry::RetryPolicy;
+use secrecy::{ExposeSecret, SecretString};
+use superstar_settings::{SettingError, env};
 use tokio::time::Instant;
-
-use crate::config::{self, ConfigError};
 
 /// OpenAI's own API, used when `OPENAI_BASE_URL` is not set.
 pub const OPENAI_API_BASE: &str = "https://api.openai.com/v1";
@@ -55,8 +56,8 @@ impl Provider {
     ///   `default_model`; the model `offline` keeps this service offline, for servers
     ///   that have chat but no images, say), `OPENAI_MAX_ATTEMPTS` (default 4),
     ///   `OPENAI_TIMEOUT_SECS` (the budget of a call without a deadline; default 120).
-    pub fn from_env(model_variable: &str, default_model: &str) -> Result<Self, ConfigError> {
-        Self::from_lookup(config::var, model_variable, default_model)
+    pub fn from_env(model_variable: &str, default_model: &str) -> Result<Self, SettingError> {
+        Self::from_lookup(env::var, model_variable, default_model)
     }
 
     /// [`from_env`](Self::from_env) with the variables from `lookup`, which answers
@@ -65,7 +66,7 @@ impl Provider {
         lookup: impl Fn(&str) -> Option<String>,
         model_variable: &str,
         default_model: &str,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, SettingError> {
         let key = lookup("OPENAI_API_KEY");
         let base_url = lookup("OPENAI_BASE_URL");
         let wanted = lookup("SUPERSTAR_PROVIDER").map(|value| value.trim().to_lowercase());
@@ -73,14 +74,14 @@ impl Provider {
             None => key.is_some(),
             Some("offline") => false,
             Some("openai") if key.is_none() && base_url.is_none() => {
-                return Err(ConfigError::new(
+                return Err(SettingError::new(
                     "SUPERSTAR_PROVIDER",
                     "`openai` needs OPENAI_API_KEY (or an OPENAI_BASE_URL that wants no key)",
                 ));
             }
             Some("openai") => true,
             Some(_) => {
-                return Err(ConfigError::new(
+                return Err(SettingError::new(
                     "SUPERSTAR_PROVIDER",
                     "must be `offline` or `openai`",
                 ));
@@ -92,29 +93,29 @@ impl Provider {
         }
         let base_url = base_url.unwrap_or_else(|| OPENAI_API_BASE.to_owned());
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(ConfigError::new(
+            return Err(SettingError::new(
                 "OPENAI_BASE_URL",
                 "must be an http:// or https:// URL",
             ));
         }
-        let attempts: u32 = config::parse_value(
+        let attempts: u32 = env::parse_value(
             "OPENAI_MAX_ATTEMPTS",
             lookup("OPENAI_MAX_ATTEMPTS"),
             RetryPolicy::default().attempts,
         )?;
         if attempts == 0 {
-            return Err(ConfigError::new(
+            return Err(SettingError::new(
                 "OPENAI_MAX_ATTEMPTS",
                 "must be at least 1",
             ));
         }
-        let budget = config::parse_value(
+        let budget = env::parse_value(
             "OPENAI_TIMEOUT_SECS",
             lookup("OPENAI_TIMEOUT_SECS"),
             DEFAULT_BUDGET.as_secs(),
         )?;
         Ok(Self::OpenAi(OpenAiSettings {
-            api_key: key.unwrap_or_default(),
+            api_key: SecretString::from(key.unwrap_or_default()),
             base_url: base_url.trim_end_matches('/').to_owned(),
             model,
             retry: RetryPolicy {
@@ -127,9 +128,10 @@ impl Provider {
 }
 
 /// How to reach an OpenAI-compatible server.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct OpenAiSettings {
-    api_key: String,
+    /// Printed as `[REDACTED]` by `Debug`.
+    api_key: SecretString,
     /// The API's base URL, without a trailing slash (`https://api.openai.com/v1`).
     pub base_url: String,
     /// The model to ask for.
@@ -144,7 +146,7 @@ impl OpenAiSettings {
     /// Settings for `base_url` and `model` with the default retries and budget.
     pub fn new(api_key: impl Into<String>, base_url: &str, model: &str) -> Self {
         Self {
-            api_key: api_key.into(),
+            api_key: SecretString::from(api_key.into()),
             base_url: base_url.trim_end_matches('/').to_owned(),
             model: model.to_owned(),
             retry: RetryPolicy::default(),
@@ -161,26 +163,14 @@ impl OpenAiSettings {
             model = self.model,
             "using an OpenAI-compatible model provider"
         );
-        transport::client(&self.api_key, &self.base_url)
+        transport::client(self.api_key.expose_secret(), &self.base_url)
     }
 
-    /// When a call must be over: the caller's deadline (see
-    /// [`CallContext::give_up_at`](crate::call::CallContext::give_up_at)), or the
+    /// When a call must be over: the caller's deadline (the
+    /// server's `CallContext::give_up_at`), or the
     /// budget from now when the caller set none.
     pub fn deadline(&self, caller: Option<Instant>) -> Instant {
         caller.unwrap_or_else(|| Instant::now() + self.budget)
-    }
-}
-
-impl fmt::Debug for OpenAiSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiSettings")
-            .field("api_key", &"[REDACTED]")
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("retry", &self.retry)
-            .field("budget", &self.budget)
-            .finish()
     }
 }
 
@@ -197,7 +187,7 @@ mod tests {
         assert_eq!(settings.base_url, "http://127.0.0.1:1/v1");
     }
 
-    fn provider(vars: &[(&str, &str)]) -> Result<Provider, ConfigError> {
+    fn provider(vars: &[(&str, &str)]) -> Result<Provider, SettingError> {
         let lookup = |name: &str| {
             vars.iter()
                 .find(|(key, value)| *key == name && !value.is_empty())

@@ -1,0 +1,100 @@
+//! Envoy's bootstrap config for the gateway, as types.
+//!
+//! Only the fields the gateway uses are modelled, named as Envoy names them (v3 API),
+//! so each struct reads like the YAML it becomes. One file per part of the config, in
+//! the order a request meets them:
+//!
+//! - [`listener`]: the TLS port clients connect to, and the HTTP connection manager
+//!   (access log, Envoy's own error replies);
+//! - [`http_filters`]: what every request passes through, in order: buffer, API-key
+//!   auth, gRPC-JSON transcoding, rate limits, router;
+//! - [`routes`]: which service answers which path, with what timeout and retries;
+//! - [`rate_limits`]: the token buckets, one per client and class of route;
+//! - [`clusters`]: the services, reached over mutual TLS and health-checked;
+//! - [`tls`]: the TLS contexts the listener and the clusters share.
+//!
+//! [`Bootstrap::gateway`] assembles the whole config from the settings and a
+//! [`Profile`].
+
+mod clusters;
+mod http_filters;
+mod listener;
+mod rate_limits;
+mod routes;
+mod tls;
+
+use serde::Serialize;
+
+use crate::{
+    profile::{ADMIN_PORT, Profile, UPSTREAMS},
+    settings::GatewaySettings,
+};
+
+/// The whole config.
+#[derive(Debug, Serialize)]
+pub struct Bootstrap {
+    admin: Admin,
+    static_resources: StaticResources,
+}
+
+impl Bootstrap {
+    /// The gateway's config for `profile`.
+    pub fn gateway(settings: &GatewaySettings, profile: Profile) -> Self {
+        Self {
+            admin: Admin {
+                address: Address::new("127.0.0.1", ADMIN_PORT),
+            },
+            static_resources: StaticResources {
+                listeners: vec![listener::gateway(settings, profile)],
+                clusters: UPSTREAMS
+                    .into_iter()
+                    .map(|upstream| clusters::cluster(upstream, profile))
+                    .collect(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Admin {
+    address: Address,
+}
+
+#[derive(Debug, Serialize)]
+struct StaticResources {
+    listeners: Vec<listener::Listener>,
+    clusters: Vec<clusters::Cluster>,
+}
+
+/// A socket address: where a listener listens, or an endpoint answers.
+#[derive(Debug, Serialize)]
+struct Address {
+    socket_address: SocketAddress,
+}
+
+#[derive(Debug, Serialize)]
+struct SocketAddress {
+    address: String,
+    port_value: u16,
+}
+
+impl Address {
+    fn new(address: &str, port: u16) -> Self {
+        Self {
+            socket_address: SocketAddress {
+                address: address.to_owned(),
+                port_value: port,
+            },
+        }
+    }
+}
+
+/// A file Envoy reads: a certificate, a key, a CA bundle.
+#[derive(Debug, Serialize)]
+pub(crate) struct DataSource {
+    pub(crate) filename: String,
+}
+
+/// `{}`: present, with every field at its default.
+#[derive(Debug, Serialize)]
+struct Empty {}

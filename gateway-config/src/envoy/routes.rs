@@ -1,0 +1,220 @@
+//! Which service answers which path, and how: timeouts, retries, and the rate-limit
+//! class each route's requests are counted in.
+//!
+//! gRPC paths are `/package.Service/Method`; the transcoder rewrites a JSON request to
+//! its gRPC path before routing, so one table serves both.
+
+use serde::Serialize;
+
+use crate::profile::{MODEL_RPCS, SONG_PRODUCER, UPSTREAMS, Upstream};
+
+#[derive(Debug, Serialize)]
+pub(super) struct RouteConfiguration {
+    name: &'static str,
+    virtual_hosts: Vec<VirtualHost>,
+}
+
+#[derive(Debug, Serialize)]
+struct VirtualHost {
+    name: &'static str,
+    domains: Vec<&'static str>,
+    routes: Vec<Route>,
+}
+
+#[derive(Debug, Serialize)]
+struct Route {
+    name: String,
+    #[serde(rename = "match")]
+    route_match: RouteMatch,
+    route: RouteAction,
+    typed_per_filter_config: PerFilterConfig,
+    metadata: RouteMetadata,
+}
+
+#[derive(Debug, Serialize)]
+struct PerFilterConfig {
+    #[serde(rename = "envoy.filters.http.buffer")]
+    buffer: BufferPerRoute,
+}
+
+#[derive(Debug, Serialize)]
+struct BufferPerRoute {
+    #[serde(rename = "@type")]
+    type_url: &'static str,
+    disabled: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct RouteMetadata {
+    filter_metadata: SuperstarMetadata,
+}
+
+#[derive(Debug, Serialize)]
+struct SuperstarMetadata {
+    superstar: RouteClass,
+}
+
+#[derive(Debug, Serialize)]
+struct RouteClass {
+    class: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum RouteMatch {
+    Path(String),
+    Prefix(String),
+}
+
+#[derive(Debug, Serialize)]
+struct RouteAction {
+    cluster: &'static str,
+    timeout: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_timeout: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_stream_duration: Option<MaxStreamDuration>,
+    retry_policy: RetryPolicy,
+}
+
+#[derive(Debug, Serialize)]
+struct MaxStreamDuration {
+    grpc_timeout_header_max: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct RetryPolicy {
+    retry_on: &'static str,
+    num_retries: u32,
+}
+
+/// How a route treats its RPCs.
+struct RouteKind {
+    timeout: &'static str,
+    idle_timeout: Option<&'static str>,
+    /// Unary calls honour the client's `grpc-timeout`, up to the route timeout.
+    honours_grpc_timeout: bool,
+    retry_on: &'static str,
+    class: &'static str,
+}
+
+/// Reads are idempotent: retried on any transient failure.
+const READ: RouteKind = RouteKind {
+    timeout: "15s",
+    idle_timeout: None,
+    honours_grpc_timeout: true,
+    retry_on: "connect-failure,refused-stream,reset,unavailable",
+    class: "read",
+};
+
+/// A model call is retried only when it surely never reached the service: it costs money.
+const MODEL_UNARY: RouteKind = RouteKind {
+    timeout: "180s",
+    idle_timeout: None,
+    honours_grpc_timeout: true,
+    retry_on: "connect-failure,refused-stream",
+    class: "model",
+};
+
+/// Streams have no overall timeout, only one for silence.
+const MODEL_STREAM: RouteKind = RouteKind {
+    timeout: "0s",
+    idle_timeout: Some("300s"),
+    honours_grpc_timeout: false,
+    retry_on: "connect-failure,refused-stream",
+    class: "model",
+};
+
+/// Reflection and health watches are long-lived streams too.
+const INFRASTRUCTURE: RouteKind = RouteKind {
+    timeout: "0s",
+    idle_timeout: Some("300s"),
+    honours_grpc_timeout: false,
+    retry_on: "connect-failure,refused-stream",
+    class: "read",
+};
+
+/// The route table: one virtual host, any domain.
+pub(super) fn route_config() -> RouteConfiguration {
+    RouteConfiguration {
+        name: "superstar",
+        virtual_hosts: vec![VirtualHost {
+            name: "superstar",
+            domains: vec!["*"],
+            routes: routes(),
+        }],
+    }
+}
+
+/// Model RPCs first (each by its exact path), then each service's reads by prefix, then
+/// reflection and health.
+fn routes() -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (upstream, method) in MODEL_RPCS {
+        let kind = if matches!(method, "GenerateLyrics" | "Jam") {
+            MODEL_STREAM
+        } else {
+            MODEL_UNARY
+        };
+        let path = format!("/{}/{method}", upstream.service);
+        routes.push(route(
+            method.to_owned(),
+            RouteMatch::Path(path),
+            upstream,
+            &kind,
+        ));
+    }
+    for upstream in UPSTREAMS {
+        let prefix = format!("/{}/", upstream.service);
+        routes.push(route(
+            format!("{}_reads", upstream.cluster),
+            RouteMatch::Prefix(prefix),
+            upstream,
+            &READ,
+        ));
+    }
+    // Either service answers reflection for the whole contract, and health for itself
+    // and the server; the song producer takes them.
+    for (name, prefix) in [
+        ("reflection", "/grpc.reflection."),
+        ("health", "/grpc.health.v1.Health/"),
+    ] {
+        routes.push(route(
+            name.to_owned(),
+            RouteMatch::Prefix(prefix.to_owned()),
+            &SONG_PRODUCER,
+            &INFRASTRUCTURE,
+        ));
+    }
+    routes
+}
+
+fn route(name: String, route_match: RouteMatch, upstream: &Upstream, kind: &RouteKind) -> Route {
+    Route {
+        name,
+        route_match,
+        route: RouteAction {
+            cluster: upstream.cluster,
+            timeout: kind.timeout,
+            idle_timeout: kind.idle_timeout,
+            max_stream_duration: kind.honours_grpc_timeout.then_some(MaxStreamDuration {
+                grpc_timeout_header_max: kind.timeout,
+            }),
+            retry_policy: RetryPolicy {
+                retry_on: kind.retry_on,
+                num_retries: 2,
+            },
+        },
+        typed_per_filter_config: PerFilterConfig {
+            buffer: BufferPerRoute {
+                type_url: "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute",
+                disabled: true,
+            },
+        },
+        metadata: RouteMetadata {
+            filter_metadata: SuperstarMetadata {
+                superstar: RouteClass { class: kind.class },
+            },
+        },
+    }
+}
