@@ -67,7 +67,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn env_files_parse_like_docker_compose_reads_them() {
+    fn env_files_parse_as_compose_reads_them() {
         let env = parse(
             "# comment\nA=1\nexport B=\"two words\"\nC='x=y'\n\nD=\nE=plain # note\nF='$NOT_EXPANDED'\n",
         )

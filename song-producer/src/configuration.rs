@@ -87,3 +87,46 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use superstar_openai::OpenAiSettings;
+    use superstar_server::grpc_server::Drain;
+
+    use super::*;
+
+    #[test]
+    fn settings_print_no_secret() {
+        let tls = TlsFiles {
+            cert: "certs/song-producer.pem".into(),
+            key: "certs/song-producer-key.pem".into(),
+            ca: "certs/ca.pem".into(),
+        };
+        let settings = Settings {
+            host: HostSettings {
+                listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+                metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9101)),
+                tls: tls.clone(),
+                drain: Drain::default(),
+            },
+            database_url: "postgres://songs:db-password-0123@db/songs".into(),
+            cover_designer: CoverDesignerSettings {
+                url: "https://localhost:50052".into(),
+                tls,
+            },
+            provider: Provider::OpenAi(OpenAiSettings::new(
+                "sk-openai-key-0123",
+                "https://api.openai.com/v1",
+                DEFAULT_CHAT_MODEL,
+            )),
+            offline_typing_delay: Duration::ZERO,
+        };
+        let printed = format!("{settings:?}");
+        assert!(printed.contains("certs/song-producer.pem"), "{printed}");
+        for secret in ["db-password-0123", "sk-openai-key-0123"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+    }
+}
