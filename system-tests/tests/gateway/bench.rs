@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use super::{
-    readme::{as_a_user, one_at_a_time},
     repo,
+    up::{as_a_user, one_at_a_time},
 };
 
 #[test]

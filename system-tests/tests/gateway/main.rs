@@ -11,6 +11,7 @@ mod docker;
 mod models;
 mod readme;
 mod scripts;
+mod up;
 
 use std::path::PathBuf;
 

@@ -10,8 +10,8 @@ use wiremock::{
 };
 
 use super::{
-    readme::{KEY, Up, curl, grpcurl, ok},
     repo,
+    up::{KEY, Up, curl, grpcurl, ok},
 };
 
 const OPENAI_KEY: &str = "sk-e2e-do-not-log-4f2a9c";

@@ -22,7 +22,8 @@ use std::{
 use serde_json::Value;
 
 use super::{
-    readme::{KEY, curl, one_at_a_time, the_readme_tour},
+    readme::the_readme_tour,
+    up::{KEY, curl, one_at_a_time},
     *,
 };
 

@@ -1,0 +1,183 @@
+//! `bin/up`, running, and the README's commands run against it: what the end-to-end
+//! tests through the real Envoy stand on. One system at a time: its ports are fixed.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    process::{Child, Command, Output, Stdio},
+    sync::{Mutex, MutexGuard, PoisonError, mpsc},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+use super::*;
+
+/// The README's first step after `bin/up`: the key from `.env`.
+pub(super) const EXPORT_KEY: &str =
+    "export SUPERSTAR_KEY=$(grep ^SUPERSTAR_API_KEYS .env | cut -d: -f2)";
+
+/// The ports bin/up's processes listen on.
+pub(super) const PORTS: [u16; 6] = [8443, 9901, 50051, 50052, 9101, 9102];
+
+/// A command for one of our scripts, run as a user runs it: without the variables cargo
+/// sets for this test, which would make the script's own `cargo build` see a changed
+/// environment and rebuild everything.
+pub(super) fn as_a_user(program: std::path::PathBuf) -> Command {
+    let mut command = Command::new(program);
+    let set_by_cargo = [
+        "CARGO",
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+    ];
+    for (name, _) in std::env::vars() {
+        let prefixed = ["CARGO_PKG_", "CARGO_BIN_", "CARGO_MANIFEST_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
+        if prefixed || set_by_cargo.contains(&name.as_str()) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Held while a test runs the system on its fixed ports (`bin/up`, `bin/bench`).
+pub(super) fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `bin/up`, running. One at a time: they listen on the same ports.
+pub(super) struct Up {
+    child: Child,
+    _one_at_a_time: MutexGuard<'static, ()>,
+}
+
+impl Up {
+    /// Starts `bin/up` with `settings` in its environment (which win over `.env`) and
+    /// waits for its `ready` line, printed once every health check passes (it builds
+    /// release binaries first when they are stale).
+    pub(super) fn start_with(data: &std::path::Path, settings: &[(&str, &str)]) -> Self {
+        let guard = one_at_a_time();
+        for port in PORTS {
+            assert!(
+                TcpListener::bind(("127.0.0.1", port)).is_ok(),
+                "port {port} is taken: is bin/up running already?"
+            );
+        }
+        let mut child = as_a_user(repo().join("bin/up"))
+            .current_dir(repo())
+            .env(
+                "SONG_PRODUCER_DATABASE_URL",
+                format!("sqlite://{}/songs.db", data.display()),
+            )
+            .env(
+                "COVER_DESIGNER_DATABASE_URL",
+                format!("sqlite://{}/covers.db", data.display()),
+            )
+            // Slow enough that a stream visibly streams.
+            .env("OFFLINE_TYPING_DELAY_MS", "8")
+            .envs(settings.iter().copied())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("bin/up starts");
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(900);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) if line == "ready" => {
+                    return Self {
+                        child,
+                        _one_at_a_time: guard,
+                    };
+                }
+                Ok(_) => continue,
+                Err(_) => panic!("bin/up did not become ready (see data/logs/)"),
+            }
+        }
+    }
+
+    /// SIGTERM, then waits for bin/up to exit.
+    pub(super) fn stop(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "bin/up did not stop within 15 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs a README command in bash from the repository root, after the key's export.
+pub(super) fn sh(command: &str) -> Output {
+    Command::new("bash")
+        .args(["-c", &format!("{EXPORT_KEY}\n{command}")])
+        .current_dir(repo())
+        .output()
+        .expect("bash runs")
+}
+
+/// Runs a command that must succeed and returns its standard output.
+#[track_caller]
+pub(super) fn ok(command: &str) -> String {
+    let output = sh(command);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command}\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// curl with `-w '\n%{http_code}'`: the body and the status.
+#[track_caller]
+pub(super) fn curl(arguments: &str) -> (Value, u16) {
+    let output = ok(&format!(
+        "curl -sS --cacert certs/ca.pem {arguments} -w '\\n%{{http_code}}'"
+    ));
+    let (body, status) = output
+        .trim_end()
+        .rsplit_once('\n')
+        .expect("a body and a status");
+    let body = serde_json::from_str(body).unwrap_or_else(|_| panic!("a JSON body: {body}"));
+    (body, status.parse().unwrap())
+}
+
+/// grpcurl, as the README runs it, failing or not: the combined output.
+pub(super) fn grpcurl(arguments: &str) -> (bool, String) {
+    let output = sh(&format!(
+        ".venv/bin/grpcurl -cacert certs/ca.pem {arguments}"
+    ));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+pub(super) const KEY: &str = "-H \"x-api-key: $SUPERSTAR_KEY\"";
