@@ -49,6 +49,9 @@ pub(crate) fn comment(key: &str) -> Option<&'static str> {
             "An unknown JSON path is 404, not a gRPC call that fails with 415."
         }
         "token_bucket" => "Filter level: for requests matching no descriptor (none should).",
+        "always_consume_default_token_bucket" => {
+            "A request takes a token from its own client's bucket only. Envoy's default (true) also\ntakes one from the bucket above for every request of every client: one shared bucket\nin which a single flooding client would starve all the others."
+        }
         "rate_limited_as_resource_exhausted" => {
             "gRPC clients get RESOURCE_EXHAUSTED, not UNAVAILABLE, when limited."
         }

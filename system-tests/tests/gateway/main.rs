@@ -8,6 +8,7 @@ mod bench;
 mod compose;
 mod config;
 mod docker;
+mod fairness;
 mod models;
 mod readme;
 mod scripts;
