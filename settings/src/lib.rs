@@ -1,8 +1,8 @@
 //! Reading Superstar's settings.
 //!
-//! The services read only their environment ([`env`]): compose and `bin/up` hand each
+//! The services read only their environment ([`env`](mod@env)): compose and `bin/up` hand each
 //! process the variables it needs, and no more. The tools that start them (the gateway's
-//! config renderer, `bin/up` through [`superstar-env`](../superstar_env/index.html))
+//! config renderer, `bin/up` through the `superstar-env` binary beside this library)
 //! read the `.env` file, all by the one reader in [`env_file`], so a value means the
 //! same thing wherever it is read.
 //!

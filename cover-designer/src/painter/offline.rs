@@ -17,7 +17,7 @@ use superstar_server::seed::SplitMix64;
 use super::{PaintError, Painter, Painting};
 use crate::domain::CoverBrief;
 
-/// Paints covers without a model. See the [module documentation](self).
+/// Paints covers without a model. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct OfflinePainter {
     size: u32,

@@ -4,14 +4,14 @@
 //! so each struct reads like the YAML it becomes. One file per part of the config, in
 //! the order a request meets them:
 //!
-//! - [`listener`]: the TLS port clients connect to, and the HTTP connection manager
+//! - `listener`: the TLS port clients connect to, and the HTTP connection manager
 //!   (access log, Envoy's own error replies);
-//! - [`http_filters`]: what every request passes through, in order: buffer, API-key
+//! - `http_filters`: what every request passes through, in order: buffer, API-key
 //!   auth, gRPC-JSON transcoding, rate limits, router;
-//! - [`routes`]: which service answers which path, with what timeout and retries;
-//! - [`rate_limits`]: the token buckets, one per client and class of route;
-//! - [`clusters`]: the services, reached over mutual TLS and health-checked;
-//! - [`tls`]: the TLS contexts the listener and the clusters share.
+//! - `routes`: which service answers which path, with what timeout and retries;
+//! - `rate_limits`: the token buckets, one per client and class of route;
+//! - `clusters`: the services, reached over mutual TLS and health-checked;
+//! - `tls`: the TLS contexts the listener and the clusters share.
 //!
 //! [`Bootstrap::gateway`] assembles the whole config from the settings and a
 //! [`Profile`].

@@ -25,7 +25,7 @@ use self::{revision::Plan, song::Song, theme_words::Words};
 use super::{Deltas, Lyricist, flavours};
 use crate::domain::{SongBrief, genre_key};
 
-/// Writes songs without a model. See the [module documentation](self).
+/// Writes songs without a model. See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OfflineLyricist {
     typing_delay: Duration,
