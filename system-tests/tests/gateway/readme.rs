@@ -81,6 +81,12 @@ fn the_readme_works_through_envoy() {
         &[
             ("SUPERSTAR_PROVIDER", "offline"),
             ("CARGO_TARGET_DIR", &target),
+            // A key exported to bin/up itself must still reach only the services (the
+            // providers stay offline: it is never used).
+            (
+                "OPENAI_API_KEY",
+                "sk-exported-to-bin-up-only-for-the-services",
+            ),
         ],
     );
     for service in ["song-producer", "cover-designer"] {
@@ -94,7 +100,9 @@ fn the_readme_works_through_envoy() {
         );
     }
     // Each process holds only the secrets it needs: the API keys only Envoy's rendered
-    // config (not even Envoy's environment), the OpenAI key only the services.
+    // config (not even Envoy's environment), the OpenAI key only the services, whether
+    // they came from .env or from bin/up's own environment; the database URLs (the test
+    // exports them to bin/up) reach no process under those names.
     let variables = |pattern: &str| -> Vec<String> {
         let pid = String::from_utf8(
             Command::new("pgrep")
@@ -130,6 +138,12 @@ fn the_readme_works_through_envoy() {
         );
         let holds_openai_key = names.iter().any(|name| name == "OPENAI_API_KEY");
         assert_eq!(holds_openai_key, process != "envoy", "{process}: {names:?}");
+        for url in ["SONG_PRODUCER_DATABASE_URL", "COVER_DESIGNER_DATABASE_URL"] {
+            assert!(
+                !names.iter().any(|name| name == url),
+                "{process}: {names:?}"
+            );
+        }
     }
 
     // One request id in Envoy's access log and in both services' logs: Envoy made it,
