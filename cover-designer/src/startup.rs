@@ -7,7 +7,9 @@ use superstar_openai::Provider;
 use superstar_proto::v1::cover_designer_server::CoverDesignerServer;
 use superstar_server::{
     db::{self, DbError},
-    grpc_server::{Application, HostError, ServiceHost},
+    grpc_server::{
+        Application, HostError, MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES, ServiceHost,
+    },
 };
 use superstar_settings::SettingError;
 
@@ -42,8 +44,10 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     };
     let model = painter.model().to_owned();
     let service = CoverDesignerService::new(painter, CoverStore::new(pool));
-    let host = ServiceHost::bind(&settings.host)
-        .await?
-        .add_service(CoverDesignerServer::new(service));
+    let host = ServiceHost::bind(&settings.host).await?.add_service(
+        CoverDesignerServer::new(service)
+            .max_decoding_message_size(MAX_REQUEST_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_RESPONSE_MESSAGE_BYTES),
+    );
     Ok(Application::new(host, model))
 }

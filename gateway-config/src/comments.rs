@@ -5,6 +5,39 @@
 pub(crate) fn comment(key: &str) -> Option<&'static str> {
     Some(match key {
         "admin" => "Admin and stats: on 127.0.0.1 only, never published.",
+        "overload_manager" => {
+            "Envoy's own ceilings, before the machine's: past 95% of the heap it gives memory back,\npast 98% it answers new requests 503 instead of running out of memory."
+        }
+        "max_active_downstream_connections" => {
+            "Open client connections, every client together (GATEWAY_MAX_CONNECTIONS). Beyond it\nnew connections are closed as they arrive; established clients keep working."
+        }
+        "per_connection_buffer_limit_bytes" => {
+            "Envoy stops reading from a connection holding this much unsent data (32 KiB, the\nedge-proxy guide's value): a slow reader or a fast sender cannot make Envoy buffer more."
+        }
+        "transport_socket_connect_timeout" => {
+            "A connection that has not finished its TLS handshake by now is closed."
+        }
+        "idle_timeout" => {
+            "A connection with no request open this long is closed (routes: a stream this long\nwithout a message is ended)."
+        }
+        "headers_with_underscores_action" => {
+            "x_api_key and x-api-key are one header to some servers: a header with an underscore\nis refused (400) rather than let through as an alias of a header we check."
+        }
+        "max_concurrent_streams" => {
+            "HTTP/2 streams one client connection may have open at once (edge-proxy guide: 100)."
+        }
+        "initial_stream_window_size" => {
+            "HTTP/2 flow-control windows: 64 KiB per stream, 1 MiB per connection, instead of\n256 MiB: what a client may send before Envoy lets it send more."
+        }
+        "request_headers_timeout" => {
+            "Headers must arrive within 10 s of the first byte: a client sending them one byte\nat a time (slowloris) is cut off."
+        }
+        "request_timeout" => {
+            "A request must be fully sent (or answered) within 60 s: a body trickled slowly is cut\noff. Streams are answered at once, so a Jam session may last as long as it is active."
+        }
+        "normalize_path" => {
+            "Routes and rate-limit classes match exact paths, so paths are made canonical first:\n/./ and /../ resolved, // merged, %2F unescaped. //v1/songs is /v1/songs, in its bucket."
+        }
         "tls_minimum_protocol_version" => "No TLS 1.0 or 1.1.",
         "alpn_protocols" => "gRPC needs h2; curl and browsers may use HTTP/1.1 for JSON.",
         "use_remote_address" => {
@@ -24,11 +57,17 @@ pub(crate) fn comment(key: &str) -> Option<&'static str> {
             "A model call is retried only when it surely never reached the service: it costs money.\nReads are also retried on a reset or UNAVAILABLE."
         }
         "typed_per_filter_config" => {
-            "JSON requests match no route until they are transcoded, so only they are buffered\n(up to 1 MiB): Envoy's own early replies (401, 429) then reach clients that are still\nsending, instead of a reset stream. gRPC routes turn buffering off: streams must flow."
+            "JSON requests match no route until they are transcoded, so only they are buffered\n(up to 1 MiB, once the key is checked; more is 413): Envoy's 429 then reaches a client\nthat is still sending, instead of a reset stream. gRPC routes turn buffering off:\nstreams must flow."
         }
         "metadata" => "The route's rate-limit class: model calls cost money, reads do not.",
-        "idle_timeout" => {
-            "Streams have no overall timeout; they end after this long without a message."
+        "max_request_body_size" => {
+            "The transcoder holds at most 1 MiB of a JSON request and 16 MiB of a JSON response\n(a cover image is a few MiB); beyond, 413 or 500, never unbounded memory."
+        }
+        "circuit_breakers" => {
+            "At most this many requests in flight to the cluster: beyond, 503 at once, not a queue.\nStreams have a cluster of their own, so open streams never use up the budget of reads."
+        }
+        "http_filters" => {
+            "In order. The API key is checked first, from the headers alone: Envoy buffers nothing\nfor a client it does not know."
         }
         "credentials" => {
             "From SUPERSTAR_API_KEYS. Secrets: a rendered config is git-ignored and readable by its owner only."

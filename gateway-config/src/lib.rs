@@ -165,7 +165,102 @@ mod tests {
         }
         assert!(config.contains("path: /superstar.v1.CoverDesigner/DesignCover"));
         assert!(config.contains("prefix: /grpc.reflection."));
-        assert!(config.contains("# Streams have no overall timeout"));
+    }
+
+    #[test]
+    fn streams_go_to_a_cluster_with_a_budget_of_its_own() {
+        let config = serde_json::to_value(Bootstrap::gateway(&settings(), Profile::Local)).unwrap();
+        let routes = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"]["route_config"]["virtual_hosts"][0]["routes"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let cluster_of = |name: &str| {
+            routes.iter().find(|route| route["name"] == name).unwrap()["route"]["cluster"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        for streaming in [
+            "Jam",
+            "GenerateLyrics",
+            "CompileAlbum",
+            "health",
+            "reflection",
+        ] {
+            assert_eq!(
+                cluster_of(streaming),
+                "song_producer_streams",
+                "{streaming}"
+            );
+        }
+        for unary in ["MakeMeSuperstar", "song_producer_reads"] {
+            assert_eq!(cluster_of(unary), "song_producer", "{unary}");
+        }
+        let budget = |name: &str| {
+            config["static_resources"]["clusters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|cluster| cluster["name"] == name)
+                .unwrap()["circuit_breakers"]["thresholds"][0]["max_requests"]
+                .clone()
+        };
+        assert_eq!(budget("song_producer"), envoy::MAX_UNARY_REQUESTS);
+        assert_eq!(budget("song_producer_streams"), envoy::MAX_STREAMS);
+        assert_eq!(budget("cover_designer"), envoy::MAX_UNARY_REQUESTS);
+    }
+
+    #[test]
+    fn the_api_key_is_checked_before_anything_is_buffered() {
+        let config = serde_json::to_value(Bootstrap::gateway(&settings(), Profile::Local)).unwrap();
+        let names: Vec<String> = config["static_resources"]["listeners"][0]["filter_chains"][0]
+            ["filters"][0]["typed_config"]["http_filters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|filter| filter["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "envoy.filters.http.api_key_auth",
+                "envoy.filters.http.buffer",
+                "envoy.filters.http.grpc_json_transcoder",
+                "envoy.filters.http.local_ratelimit",
+                "envoy.filters.http.router"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_edge_protection_is_explained_in_the_config() {
+        let config = render(&settings(), Profile::Compose);
+        for field in [
+            "overload_manager",
+            "max_active_downstream_connections",
+            "per_connection_buffer_limit_bytes",
+            "transport_socket_connect_timeout",
+            "headers_with_underscores_action",
+            "max_concurrent_streams",
+            "initial_stream_window_size",
+            "request_headers_timeout",
+            "request_timeout",
+            "normalize_path",
+            "max_request_body_size",
+            "circuit_breakers",
+            "http_filters",
+        ] {
+            let at = config
+                .find(&format!("{field}:"))
+                .unwrap_or_else(|| panic!("{field}"));
+            let before = config[..at].trim_end_matches(' ');
+            let previous_line = before.trim_end_matches('\n').lines().last().unwrap();
+            assert!(
+                previous_line.trim_start().starts_with('#'),
+                "{field} has no comment above it"
+            );
+        }
     }
 
     #[test]

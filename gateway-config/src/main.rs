@@ -12,15 +12,6 @@ use std::{path::PathBuf, process::ExitCode};
 use gateway_config::{GatewaySettings, Profile};
 use superstar_settings::env_file;
 
-const VARIABLES: &[&str] = &[
-    "SUPERSTAR_API_KEYS",
-    "GATEWAY_PORT",
-    "MODEL_RATE_PER_SECOND",
-    "MODEL_BURST",
-    "READ_RATE_PER_SECOND",
-    "READ_BURST",
-];
-
 fn main() -> ExitCode {
     match run() {
         Ok(path) => {
@@ -54,8 +45,8 @@ fn run() -> Result<PathBuf, String> {
     }
     let profile = profile.ok_or("--profile local|compose is required")?;
 
-    let variables =
-        env_file::read_with_environment(&env_file, VARIABLES).map_err(|error| error.to_string())?;
+    let variables = env_file::read_with_environment(&env_file, GatewaySettings::VARIABLES)
+        .map_err(|error| error.to_string())?;
     let settings =
         GatewaySettings::from_variables(&variables).map_err(|error| error.to_string())?;
     gateway_config::write(&settings, profile, &out)

@@ -34,9 +34,28 @@ pub struct GatewaySettings {
     pub model_limit: TokenBucket,
     /// The limit on reads (`READ_RATE_PER_SECOND`, `READ_BURST`; 50/s, 100).
     pub read_limit: TokenBucket,
+    /// `GATEWAY_MAX_CONNECTIONS`, default 10,000: open client connections, all clients
+    /// together. Beyond it Envoy closes new connections as they arrive; established
+    /// ones keep working.
+    pub max_connections: u32,
+    /// `GATEWAY_MAX_HEAP_MB`, default 1024: Envoy's heap ceiling. At 95% it gives memory
+    /// back, at 98% it answers new requests with 503.
+    pub max_heap_mib: u32,
 }
 
 impl GatewaySettings {
+    /// Every variable the settings read: what the environment may override in `.env`.
+    pub const VARIABLES: &[&str] = &[
+        "SUPERSTAR_API_KEYS",
+        "GATEWAY_PORT",
+        "MODEL_RATE_PER_SECOND",
+        "MODEL_BURST",
+        "READ_RATE_PER_SECOND",
+        "READ_BURST",
+        "GATEWAY_MAX_CONNECTIONS",
+        "GATEWAY_MAX_HEAP_MB",
+    ];
+
     /// Reads the settings from `variables` (the `.env` file overlaid with the environment).
     pub fn from_variables(variables: &BTreeMap<String, String>) -> Result<Self, SettingError> {
         let get = |name: &str| {
@@ -75,6 +94,8 @@ impl GatewaySettings {
                 per_second: number("READ_RATE_PER_SECOND", 50)?,
                 burst: number("READ_BURST", 100)?,
             },
+            max_connections: number("GATEWAY_MAX_CONNECTIONS", 10_000)?,
+            max_heap_mib: number("GATEWAY_MAX_HEAP_MB", 1024)?,
         })
     }
 }
@@ -134,6 +155,18 @@ fn parse_clients(value: &str) -> Result<Vec<ApiClient>, SettingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// bin/up and bin/dev_init.sh let the environment override `.env` for these names
+    /// only: a setting read but not listed would silently ignore the environment.
+    #[test]
+    fn every_setting_read_is_listed() {
+        let source = include_str!("settings.rs");
+        for read in source.split("number(\"").skip(1) {
+            let name = read.split('"').next().unwrap();
+            assert!(GatewaySettings::VARIABLES.contains(&name), "{name}");
+        }
+        assert!(GatewaySettings::VARIABLES.contains(&"SUPERSTAR_API_KEYS"));
+    }
 
     fn settings(pairs: &[(&str, &str)]) -> Result<GatewaySettings, SettingError> {
         GatewaySettings::from_variables(

@@ -1,4 +1,5 @@
-//! What a request carries along to the calls it makes: its id and its deadline.
+//! What a request carries along to the calls it makes: its id, its deadline, and the
+//! client it is made for.
 //!
 //! When the song producer asks the cover designer for a cover, the cover designer
 //! must log the same request id and give up at the same moment the original caller
@@ -14,6 +15,10 @@ use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 /// when a caller did not).
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The header the gateway forwards the authenticated client's name in (it replaces
+/// any the client sent).
+pub const CLIENT: &str = "x-superstar-client";
+
 /// How long before the caller's deadline work on its behalf stops. tonic's own timer
 /// for the deadline started when the request arrived, a moment before the handler
 /// read it; giving up this much sooner lets the handler's `DEADLINE_EXCEEDED`, which
@@ -25,6 +30,7 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_millis(50);
 pub struct CallContext {
     request_id: Option<AsciiMetadataValue>,
     deadline: Option<Instant>,
+    client: String,
 }
 
 impl CallContext {
@@ -39,7 +45,18 @@ impl CallContext {
         Self {
             request_id: metadata.get(REQUEST_ID).cloned(),
             deadline,
+            client: metadata
+                .get(CLIENT)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
         }
+    }
+
+    /// The client the gateway authenticated; empty for a caller that did not come
+    /// through the gateway (such callers share one budget).
+    pub fn client(&self) -> &str {
+        &self.client
     }
 
     /// The request id, if there is one.
@@ -77,8 +94,9 @@ impl CallContext {
 
 /// Parses a `grpc-timeout` value: at most 8 digits and a unit (H, M, S, m, u, n).
 pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-    if digits.is_empty() || digits.len() > 8 {
+    // Any text may arrive here; a unit that is not one ASCII byte is no unit.
+    let (digits, unit) = value.split_at_checked(value.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let amount: u64 = digits.parse().ok()?;

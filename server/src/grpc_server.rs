@@ -8,6 +8,10 @@
 //!   whole `superstar.v1` descriptor set, so `grpcurl list` through the gateway shows
 //!   both services whichever one answers.
 //!
+//! Every host is bounded ([`Limits`]): streams per connection, RPCs in flight (more are
+//! refused at once with `RESOURCE_EXHAUSTED`, never queued), message sizes, and
+//! keepalives that find dead peers.
+//!
 //! Stopping follows the order a load balancer needs: health turns NOT_SERVING, the
 //! host keeps serving for a short grace period so health checks notice, then stops
 //! accepting connections and lets in-flight RPCs and streams finish, within a bound.
@@ -36,6 +40,8 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::{
     Service,
     layer::util::{Identity, Stack},
+    limit::GlobalConcurrencyLimitLayer,
+    load_shed::LoadShedLayer,
 };
 
 use superstar_settings::{SettingError, env};
@@ -59,6 +65,65 @@ pub struct HostSettings {
     pub tls: TlsFiles,
     /// How stopping goes (`DRAIN_GRACE_MS`).
     pub drain: Drain,
+    /// How much the host takes on at once (`MAX_CONCURRENT_RPCS`).
+    pub limits: Limits,
+}
+
+/// How much a host takes on at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// RPCs being handled at once, every connection together (`MAX_CONCURRENT_RPCS`,
+    /// default 512). One more is answered `RESOURCE_EXHAUSTED` at once: a queue would
+    /// only make every caller wait longer. A stream counts until its handler has
+    /// returned the stream, not while it flows: the gateway's circuit breakers bound
+    /// open streams.
+    pub concurrent_rpcs: usize,
+    /// HTTP/2 streams one connection may open ([`MAX_STREAMS_PER_CONNECTION`]); a peer
+    /// wanting more opens another connection (Envoy does).
+    pub streams_per_connection: u32,
+    /// How often an idle connection is pinged over HTTP/2.
+    pub http2_keepalive_interval: Duration,
+    /// How long a ping's answer may take before the connection is closed.
+    pub http2_keepalive_timeout: Duration,
+    /// TCP keepalive on accepted connections: dead peers are found even when HTTP/2
+    /// is quiet.
+    pub tcp_keepalive: Duration,
+    /// Streams the peer may reset before the host has taken them up, per connection
+    /// ([`MAX_PENDING_ACCEPT_RESETS`]).
+    pub pending_accept_resets: usize,
+}
+
+/// See [`Limits::pending_accept_resets`]. h2's default, 20, answers more with GOAWAY:
+/// its defence against HTTP/2 rapid reset (CVE-2023-44487). Our peer is Envoy, which
+/// carries every client's streams over a few connections: one client opening and
+/// cancelling streams would have Envoy forward the resets, and the GOAWAY would cut
+/// every other client's streams on that connection. Envoy defends the edge against
+/// rapid reset (it closes client connections where most streams end prematurely), so
+/// the host allows as many resets as it allows streams, five times over; the memory
+/// each such stream holds until it is taken up is a few hundred bytes.
+pub const MAX_PENDING_ACCEPT_RESETS: usize = 5 * MAX_STREAMS_PER_CONNECTION as usize;
+
+/// See [`Limits::streams_per_connection`].
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 200;
+
+/// The largest request message a service accepts: every valid request is a few KiB.
+pub const MAX_REQUEST_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// The largest response message a service sends: a cover image of a few MiB fits
+/// (Envoy's transcoder takes up to the same size).
+pub const MAX_RESPONSE_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            concurrent_rpcs: 512,
+            streams_per_connection: MAX_STREAMS_PER_CONNECTION,
+            http2_keepalive_interval: Duration::from_secs(30),
+            http2_keepalive_timeout: Duration::from_secs(10),
+            tcp_keepalive: Duration::from_secs(60),
+            pending_accept_resets: MAX_PENDING_ACCEPT_RESETS,
+        }
+    }
 }
 
 impl HostSettings {
@@ -81,6 +146,13 @@ impl HostSettings {
             drain: Drain {
                 grace: Duration::from_millis(grace_ms),
                 ..Drain::default()
+            },
+            limits: Limits {
+                concurrent_rpcs: env::parse_or(
+                    "MAX_CONCURRENT_RPCS",
+                    Limits::default().concurrent_rpcs,
+                )?,
+                ..Limits::default()
             },
         })
     }
@@ -125,10 +197,15 @@ impl Default for Drain {
     }
 }
 
+/// Around every RPC, outermost first: observe (so refused RPCs are logged and counted
+/// too), shed load, limit concurrency.
+type HostLayers =
+    Stack<GlobalConcurrencyLimitLayer, Stack<LoadShedLayer, Stack<ObserveLayer, Identity>>>;
+
 /// A tonic server with health, reflection and the observe layer; add the service
 /// and [`serve`](Self::serve) it.
 pub struct ServiceHost {
-    router: Router<Stack<ObserveLayer, Identity>>,
+    router: Router<HostLayers>,
     health: HealthReporter,
     services: Vec<&'static str>,
     grpc: TcpListener,
@@ -157,9 +234,17 @@ impl ServiceHost {
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the compiled descriptor sets are valid");
+        let limits = settings.limits;
         let router = Server::builder()
             .tls_config(tls)?
+            .max_concurrent_streams(limits.streams_per_connection)
+            .http2_keepalive_interval(Some(limits.http2_keepalive_interval))
+            .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout))
+            .tcp_keepalive(Some(limits.tcp_keepalive))
+            .http2_max_pending_accept_reset_streams(Some(limits.pending_accept_resets))
             .layer(ObserveLayer::new(metrics.clone()))
+            .layer(LoadShedLayer::new())
+            .layer(GlobalConcurrencyLimitLayer::new(limits.concurrent_rpcs))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);

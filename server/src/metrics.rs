@@ -13,9 +13,10 @@
 //! cannot speak mutual TLS, such as a container's health check (see [`probe`]).
 
 use std::{
+    collections::BTreeMap,
     net::SocketAddr,
     sync::{
-        Arc,
+        Arc, LazyLock,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -36,35 +37,76 @@ use prometheus_client::{
     },
     registry::Registry,
 };
+use prost::Message;
+use prost_types::FileDescriptorSet;
 use tokio::net::TcpListener;
 
 use crate::shutdown::Shutdown;
 
-/// Which RPC: the labels of the started counter and of the histogram.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+/// Which RPC: the labels of the started counter and of the histogram. Both come from
+/// the fixed set of served RPCs, so they are borrowed from it, never allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RpcLabels {
     /// The fully qualified service, e.g. `superstar.v1.SongProducer`.
-    pub service: String,
+    pub service: &'static str,
     /// The method, e.g. `GetSong`.
-    pub method: String,
+    pub method: &'static str,
 }
 
+/// The label of a service or method this process does not serve.
+pub const UNKNOWN: &str = "unknown";
+
 impl RpcLabels {
-    /// Splits a gRPC path (`/package.Service/Method`) into its labels.
+    /// The labels of a gRPC path (`/package.Service/Method`). Only the RPCs the
+    /// processes serve (the `superstar.v1` services, health and reflection) are named;
+    /// any other path is `unknown` (a known service with an unknown method keeps its
+    /// service), so that calls to made-up methods cannot add series without bound.
     pub fn from_path(path: &str) -> Self {
-        let trimmed = path.trim_start_matches('/');
+        let trimmed = path.strip_prefix('/').unwrap_or(path);
         let (service, method) = trimmed.split_once('/').unwrap_or((trimmed, ""));
-        Self {
-            service: service.to_owned(),
-            method: method.to_owned(),
-        }
+        let (service, methods) = match known_rpcs().get_key_value(service) {
+            Some((service, methods)) => (service.as_str(), methods.as_slice()),
+            None => (UNKNOWN, &[][..]),
+        };
+        let method = methods
+            .iter()
+            .find(|known| *known == method)
+            .map_or(UNKNOWN, String::as_str);
+        Self { service, method }
     }
+}
+
+/// Every service this process may serve, with its methods, read once from the
+/// descriptor sets compiled in.
+fn known_rpcs() -> &'static BTreeMap<String, Vec<String>> {
+    static KNOWN: LazyLock<BTreeMap<String, Vec<String>>> = LazyLock::new(|| {
+        let sets = [
+            superstar_proto::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ];
+        let mut known = BTreeMap::new();
+        for set in sets {
+            let set =
+                FileDescriptorSet::decode(set).expect("the compiled descriptor sets are valid");
+            for file in set.file {
+                for service in &file.service {
+                    let name = format!("{}.{}", file.package(), service.name());
+                    let methods = service.method.iter().map(|m| m.name().to_owned()).collect();
+                    known.insert(name, methods);
+                }
+            }
+        }
+        known
+    });
+    &KNOWN
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct HandledLabels {
-    service: String,
-    method: String,
+    service: &'static str,
+    method: &'static str,
     code: &'static str,
 }
 
@@ -90,10 +132,11 @@ impl Metrics {
     pub fn new() -> Self {
         let started = Family::<RpcLabels, Counter>::default();
         let handled = Family::<HandledLabels, Counter>::default();
-        // 0.25 ms to about 8 s, doubling: offline RPCs take well under a millisecond,
-        // image generation takes seconds.
-        let handling_seconds: HistogramFamily =
-            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.000_25, 2.0, 16)));
+        // 0.25 ms to about 262 s, doubling, then 300 s: offline RPCs take well under a
+        // millisecond, model calls up to the gateway's 180 s, streams longer.
+        let handling_seconds: HistogramFamily = Family::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.000_25, 2.0, 21).chain([300.0]))
+        });
         let mut registry = Registry::default();
         registry.register(
             "grpc_server_started",
@@ -127,8 +170,8 @@ impl Metrics {
     pub fn handled(&self, rpc: &RpcLabels, code: tonic::Code, elapsed: Duration) {
         self.handled
             .get_or_create(&HandledLabels {
-                service: rpc.service.clone(),
-                method: rpc.method.clone(),
+                service: rpc.service,
+                method: rpc.method,
                 code: code_label(code),
             })
             .inc();
@@ -237,6 +280,65 @@ mod tests {
         let rpc = RpcLabels::from_path("/superstar.v1.SongProducer/GetSong");
         assert_eq!(rpc.service, "superstar.v1.SongProducer");
         assert_eq!(rpc.method, "GetSong");
+        let health = RpcLabels::from_path("/grpc.health.v1.Health/Watch");
+        assert_eq!(
+            (health.service, health.method),
+            ("grpc.health.v1.Health", "Watch")
+        );
+        let reflection =
+            RpcLabels::from_path("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
+        assert_eq!(reflection.method, "ServerReflectionInfo");
+    }
+
+    #[test]
+    fn unknown_paths_are_labelled_unknown() {
+        for (path, service) in [
+            (
+                "/superstar.v1.SongProducer/Nope",
+                "superstar.v1.SongProducer",
+            ),
+            ("/made.up.Service/GetSong", UNKNOWN),
+            ("/superstar.v1.SongProducer", "superstar.v1.SongProducer"),
+            ("", UNKNOWN),
+            ("//superstar.v1.SongProducer/GetSong", UNKNOWN),
+        ] {
+            let rpc = RpcLabels::from_path(path);
+            assert_eq!(rpc.service, service, "{path}");
+            assert_eq!(rpc.method, UNKNOWN, "{path}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_path_gets_a_label_from_the_known_set(path in ".{0,200}") {
+            let rpc = RpcLabels::from_path(&path);
+            let known = known_rpcs();
+            proptest::prop_assert!(rpc.service == UNKNOWN || known.contains_key(rpc.service));
+            proptest::prop_assert!(
+                rpc.method == UNKNOWN
+                    || known.get(rpc.service).is_some_and(|methods| methods.iter().any(|m| m == rpc.method))
+            );
+        }
+    }
+
+    #[test]
+    fn latency_buckets_reach_five_minutes() {
+        let metrics = Metrics::new();
+        let rpc = RpcLabels::from_path("/superstar.v1.SongProducer/MakeMeSuperstar");
+        metrics.handled(&rpc, tonic::Code::Ok, Duration::from_secs(170));
+        let text = metrics.render();
+        let bucket = |le: &str| {
+            text.lines()
+                .find(|line| {
+                    line.starts_with(&format!("grpc_server_handling_seconds_bucket{{le=\"{le}\""))
+                })
+                .and_then(|line| line.rsplit(' ').next())
+                .unwrap_or_else(|| panic!("no bucket {le}: {text}"))
+                .to_owned()
+        };
+        assert_eq!(bucket("300.0"), "1");
+        assert_eq!(bucket("262.144"), "1");
+        assert_eq!(bucket("131.072"), "0");
     }
 
     #[test]

@@ -53,6 +53,23 @@ pub fn bounded_text(
     Ok(trimmed.to_owned())
 }
 
+/// A count of `1..=max`, where the proto default 0 means `default`.
+pub fn bounded_count(
+    field: &'static str,
+    value: i32,
+    default: usize,
+    max: usize,
+) -> Result<usize, InvalidField> {
+    match usize::try_from(value) {
+        Ok(0) => Ok(default),
+        Ok(count) if count <= max => Ok(count),
+        _ => Err(InvalidField::new(
+            field,
+            format!("must be between 0 and {max} (0 means {default}), got {value}"),
+        )),
+    }
+}
+
 /// A resource id: a UUID in its hyphenated form. Anything else is not an id we could
 /// have issued, so it is `INVALID_ARGUMENT` rather than `NOT_FOUND`.
 pub fn resource_id(field: &'static str, value: &str) -> Result<uuid::Uuid, InvalidField> {
@@ -80,6 +97,17 @@ mod tests {
     fn blank_text_is_required() {
         let error = bounded_text("genre", "   ", 1, 64).unwrap_err();
         assert_eq!(error, InvalidField::new("genre", "is required"));
+    }
+
+    #[test]
+    fn counts_default_from_zero_and_stop_at_their_maximum() {
+        assert_eq!(bounded_count("page_size", 0, 20, 100), Ok(20));
+        assert_eq!(bounded_count("page_size", 100, 20, 100), Ok(100));
+        for bad in [-1, 101, i32::MIN] {
+            let error = bounded_count("page_size", bad, 20, 100).unwrap_err();
+            assert_eq!(error.field, "page_size");
+            assert!(error.reason.ends_with(&format!("got {bad}")), "{error}");
+        }
     }
 
     #[test]

@@ -4,6 +4,14 @@
 //! that succeeds, and every stream, send it in the trailers at the very end. So the
 //! layer wraps the response body and records the RPC when the trailers pass by, or,
 //! if the body is dropped first (the client went away), as `CANCELLED`.
+//!
+//! The layers inside it may refuse an RPC with an error instead of a response (load
+//! shedding does): the layer answers those itself, as the gRPC status the error
+//! stands for, so that they are logged and counted like every other RPC.
+//!
+//! A failed RPC's line carries the status message as the client reads it (decoded from
+//! the `grpc-message` header's percent-encoding) under `status_message`: the line's
+//! own `message` is the event (`rpc failed`).
 
 use std::{
     future::Future,
@@ -56,8 +64,10 @@ pub struct Observe<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Observe<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Error: Into<tower::BoxError>,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
+    ResBody: Default,
 {
     type Response = Response<ObservedBody<ResBody>>;
     type Error = S::Error;
@@ -89,7 +99,10 @@ where
 
         Box::pin(
             async move {
-                let mut response = response.await?;
+                let mut response = match response.await {
+                    Ok(response) => response,
+                    Err(error) => tonic::Status::from_error(error.into()).into_http(),
+                };
                 response.headers_mut().insert(REQUEST_ID, request_id);
                 // A trailers-only response (most errors) carries its status in the headers.
                 if let Some(code) = grpc_status(response.headers()) {
@@ -152,10 +165,11 @@ impl Outcome {
         }
         let elapsed = self.started.elapsed();
         self.metrics.handled(&self.rpc, code, elapsed);
-        let message = headers
+        let status_message = headers
             .get("grpc-message")
-            .and_then(|value| value.to_str().ok())
+            .map(|value| percent_encoding::percent_decode(value.as_bytes()).decode_utf8_lossy())
             .unwrap_or_default();
+        let status_message = status_message.as_ref();
         let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
         let _entered = self.span.enter();
         match code {
@@ -164,9 +178,9 @@ impl Outcome {
             }
             tonic::Code::Ok => tracing::info!(code = ?code, elapsed_ms, "rpc finished"),
             tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::DataLoss => {
-                tracing::error!(code = ?code, elapsed_ms, message, "rpc failed")
+                tracing::error!(code = ?code, elapsed_ms, status_message, "rpc failed")
             }
-            _ => tracing::warn!(code = ?code, elapsed_ms, message, "rpc failed"),
+            _ => tracing::warn!(code = ?code, elapsed_ms, status_message, "rpc failed"),
         }
     }
 }

@@ -7,6 +7,8 @@ use secrecy::SecretString;
 use superstar_openai::Provider;
 use superstar_server::{grpc_server::HostSettings, tls::TlsFiles};
 
+use crate::budget::BudgetSettings;
+
 /// The chat model asked for when `OPENAI_CHAT_MODEL` is not set: small, fast, cheap.
 pub const DEFAULT_CHAT_MODEL: &str = "gpt-5-mini";
 
@@ -27,6 +29,9 @@ pub struct Settings {
     /// `OFFLINE_TYPING_DELAY_MS`: the offline lyricist's pause before each piece of text
     /// it streams; default 0.
     pub offline_typing_delay: Duration,
+    /// Each client's model-call budget (`MODEL_RATE_PER_SECOND`, `MODEL_BURST`: the
+    /// gateway's settings); see [`crate::budget`].
+    pub budget: BudgetSettings,
 }
 
 /// How the song producer reaches the cover designer.
@@ -84,6 +89,13 @@ impl Settings {
                 "OFFLINE_TYPING_DELAY_MS",
                 0,
             )?),
+            budget: BudgetSettings {
+                per_second: env::parse_or(
+                    "MODEL_RATE_PER_SECOND",
+                    BudgetSettings::default().per_second,
+                )?,
+                burst: env::parse_or("MODEL_BURST", BudgetSettings::default().burst)?,
+            },
         })
     }
 }
@@ -93,7 +105,7 @@ mod tests {
     use std::net::SocketAddr;
 
     use superstar_openai::OpenAiSettings;
-    use superstar_server::grpc_server::Drain;
+    use superstar_server::grpc_server::{Drain, Limits};
 
     use super::*;
 
@@ -110,6 +122,7 @@ mod tests {
                 metrics_addr: SocketAddr::from(([127, 0, 0, 1], 9101)),
                 tls: tls.clone(),
                 drain: Drain::default(),
+                limits: Limits::default(),
             },
             database_url: "postgres://songs:db-password-0123@db/songs".into(),
             cover_designer: CoverDesignerSettings {
@@ -122,6 +135,7 @@ mod tests {
                 DEFAULT_CHAT_MODEL,
             )),
             offline_typing_delay: Duration::ZERO,
+            budget: BudgetSettings::default(),
         };
         let printed = format!("{settings:?}");
         assert!(printed.contains("certs/song-producer.pem"), "{printed}");

@@ -3,7 +3,7 @@
 use superstar_server::request_fields::InvalidField;
 use tonic::{Code, Status};
 
-use crate::lyricist::LyricsError;
+use crate::{budget::OverBudget, lyricist::LyricsError};
 
 /// Everything that can go wrong while handling a request.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +23,9 @@ pub enum Error {
     /// The cover designer answered with an error, or could not be reached.
     #[error("cover designer: {}", .0.message())]
     CoverDesigner(Status),
+    /// The client's model-call budget does not hold the calls the request needs.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
     /// The database failed.
     #[error("storage failed: {0}")]
     Storage(#[from] sqlx::Error),
@@ -52,6 +55,7 @@ impl From<Error> for Status {
                     Status::unavailable("the cover designer is unavailable")
                 }
             },
+            Error::OverBudget(_) => Status::resource_exhausted(error.to_string()),
             // The theme is what the client wrote into the prompt.
             Error::Lyrics(provider) => provider.to_status("theme"),
             Error::Storage(_) => {

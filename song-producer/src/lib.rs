@@ -10,6 +10,7 @@
 //! Everything a service needs besides its domain (TLS, health, reflection, metrics,
 //! logs, shutdown) comes from `superstar-server`.
 
+pub mod budget;
 pub mod configuration;
 pub mod cover_client;
 pub mod domain;

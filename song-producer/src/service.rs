@@ -63,7 +63,7 @@ impl SongProducer for SongProducerService {
         let count = SongsCount::parse(request.songs_count).map_err(Error::from)?;
         let songs = self
             .studio
-            .generate(SongBrief::tracks(&genre, &theme, count), &context);
+            .generate(SongBrief::tracks(&genre, &theme, count), &context)?;
         Ok(Response::new(Box::pin(songs.map_err(Status::from))))
     }
 

@@ -7,12 +7,15 @@ use superstar_openai::Provider;
 use superstar_proto::v1::song_producer_server::SongProducerServer;
 use superstar_server::{
     db::{self, DbError},
-    grpc_server::{Application, HostError, ServiceHost},
+    grpc_server::{
+        Application, HostError, MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES, ServiceHost,
+    },
     tls::TlsError,
 };
 use superstar_settings::SettingError;
 
 use crate::{
+    budget::ModelBudget,
     configuration::Settings,
     cover_client::CoverClient,
     lyricist::{Lyricist, OfflineLyricist, OpenAiLyricist},
@@ -57,9 +60,12 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         Provider::OpenAi(openai) => Arc::new(OpenAiLyricist::new(openai)),
     };
     let lyricist_model = lyricist.model().to_owned();
-    let studio = Studio::new(lyricist, SongStore::new(pool), covers);
-    let host = ServiceHost::bind(&settings.host)
-        .await?
-        .add_service(SongProducerServer::new(SongProducerService::new(studio)));
+    let budget = ModelBudget::new(settings.budget);
+    let studio = Studio::new(lyricist, SongStore::new(pool), covers, budget);
+    let host = ServiceHost::bind(&settings.host).await?.add_service(
+        SongProducerServer::new(SongProducerService::new(studio))
+            .max_decoding_message_size(MAX_REQUEST_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_RESPONSE_MESSAGE_BYTES),
+    );
     Ok(Application::new(host, lyricist_model))
 }

@@ -3,7 +3,8 @@
 //! The handlers in [`service`](crate::service) parse requests and hand the studio
 //! plans; the studio runs the lyricist, asks the cover designer for covers and stores
 //! the results. Nothing is stored before everything a request needs has been made, so
-//! a failed request leaves nothing behind.
+//! a failed request leaves nothing behind. Every model call is paid for from the
+//! client's [`ModelBudget`] before it is made.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use superstar_server::{call_context::CallContext, request_fields::InvalidField};
 use tonic::Status;
 
 use crate::{
+    budget::ModelBudget,
     cover_client::CoverClient,
     domain::{AlbumPlan, JamAction, Revision, SongBrief, WrittenSong},
     error::Error,
@@ -32,15 +34,23 @@ pub struct Studio {
     lyricist: Arc<dyn Lyricist>,
     songs: SongStore,
     covers: CoverClient,
+    budget: ModelBudget,
 }
 
 impl Studio {
-    /// A studio writing with `lyricist`, storing in `songs` and asking `covers` for covers.
-    pub fn new(lyricist: Arc<dyn Lyricist>, songs: SongStore, covers: CoverClient) -> Self {
+    /// A studio writing with `lyricist`, storing in `songs`, asking `covers` for covers
+    /// and charging every model call to `budget`.
+    pub fn new(
+        lyricist: Arc<dyn Lyricist>,
+        songs: SongStore,
+        covers: CoverClient,
+        budget: ModelBudget,
+    ) -> Self {
         Self {
             lyricist,
             songs,
             covers,
+            budget,
         }
     }
 
@@ -50,8 +60,11 @@ impl Studio {
     }
 
     /// Writes every track, then has the cover painted, then stores the album with its
-    /// songs in one transaction. The album is named after its first track.
+    /// songs in one transaction. The album is named after its first track. Its calls
+    /// (each track and the cover) are charged before the first is made.
     pub async fn make_album(&self, plan: AlbumPlan, context: &CallContext) -> Result<Album, Error> {
+        let calls = u32::try_from(plan.tracks().len() + 1).unwrap_or(u32::MAX);
+        self.budget.spend(context.client(), calls)?;
         let deadline = context.give_up_at();
         let written: Vec<WrittenSong> = stream::iter(plan.tracks().to_vec())
             .map(|brief| {
@@ -91,15 +104,18 @@ impl Studio {
     }
 
     /// Writes and stores the songs one after another, yielding each once it is stored.
-    /// Dropping the stream (the client went away) stops the writing.
+    /// Every song is charged before the stream starts. Dropping the stream (the client
+    /// went away) stops the writing.
     pub fn generate(
         &self,
         briefs: Vec<SongBrief>,
         context: &CallContext,
-    ) -> impl Stream<Item = Result<Song, Error>> + Send + use<> {
+    ) -> Result<impl Stream<Item = Result<Song, Error>> + Send + use<>, Error> {
+        let calls = u32::try_from(briefs.len()).unwrap_or(u32::MAX);
+        self.budget.spend(context.client(), calls)?;
         let studio = self.clone();
         let deadline = context.give_up_at();
-        async_stream::try_stream! {
+        Ok(async_stream::try_stream! {
             for brief in briefs {
                 // Streamed from the model, though only whole songs go out: the stream
                 // shows the model is making progress, and fails as soon as it stops.
@@ -110,12 +126,14 @@ impl Studio {
                     }
                 }
             }
-        }
+        })
     }
 
     /// Runs a Jam session: for each `start` or `revise`, the take's text as it is
     /// written, then the stored song. The session ends when the client half-closes.
-    /// A deadline bounds the whole session, as gRPC deadlines do.
+    /// A deadline bounds the whole session, as gRPC deadlines do. Each take is charged
+    /// before it is written; a take over budget ends the session with
+    /// `RESOURCE_EXHAUSTED`, every earlier take stored whole.
     pub fn jam<S>(
         &self,
         mut requests: S,
@@ -126,6 +144,7 @@ impl Studio {
     {
         let studio = self.clone();
         let deadline = context.give_up_at();
+        let client = context.client().to_owned();
         async_stream::try_stream! {
             // The first take's brief and the latest take.
             let mut session: Option<(SongBrief, WrittenSong)> = None;
@@ -151,6 +170,7 @@ impl Studio {
                         Err(InvalidField::new("revise", "start the session first"))?
                     }
                 };
+                studio.budget.spend(&client, 1)?;
                 take += 1;
                 let number = i32::try_from(take).unwrap_or(i32::MAX);
                 let mut progress = Box::pin(write_with_progress(studio.lyricist.as_ref(), &brief, deadline));

@@ -7,13 +7,16 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use song_producer::configuration::{CoverDesignerSettings, Settings as SongProducerSettings};
+use song_producer::{
+    budget::BudgetSettings,
+    configuration::{CoverDesignerSettings, Settings as SongProducerSettings},
+};
 use superstar_openai::Provider;
 use superstar_proto::v1::{
     cover_designer_client::CoverDesignerClient, song_producer_client::SongProducerClient,
 };
 use superstar_server::{
-    grpc_server::{Application, Drain, HostSettings},
+    grpc_server::{Application, Drain, HostSettings, Limits},
     shutdown::Shutdown,
     tls::TlsFiles,
 };
@@ -76,20 +79,58 @@ pub struct TestSystem {
     /// The running cover designer (`None` once stopped by a test).
     pub cover_designer: Option<Running>,
     databases: Databases,
-    drain: Drain,
-    providers: Providers,
+    setup: Setup,
     _folder: TempDir,
+}
+
+/// How a test system is set up. `Setup::default()` is what [`TestSystem::start`] runs:
+/// offline providers, SQLite, no drain grace, the hosts' default limits, and model
+/// budgets too large to get in the way of tests about something else.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The database engine.
+    pub backend: Backend,
+    /// How the services stop.
+    pub drain: Drain,
+    /// What the hosts take on at once.
+    pub limits: Limits,
+    /// Each client's model-call budget in the song producer.
+    pub budget: BudgetSettings,
+    /// The offline lyricist's pause before each piece of text.
+    pub typing_delay: Duration,
+    /// Who writes and who paints.
+    pub providers: Providers,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        let plenty = std::num::NonZeroU32::new(100_000).expect("not zero");
+        Self {
+            backend: Backend::Sqlite,
+            drain: TEST_DRAIN,
+            limits: Limits::default(),
+            budget: BudgetSettings {
+                per_second: plenty,
+                burst: plenty,
+            },
+            typing_delay: Duration::ZERO,
+            providers: Providers::offline(),
+        }
+    }
 }
 
 /// Who writes and who paints.
 #[derive(Debug, Clone)]
-struct Providers {
-    lyrics: Provider,
-    covers: Provider,
+pub struct Providers {
+    /// The song producer's lyricist.
+    pub lyrics: Provider,
+    /// The cover designer's painter.
+    pub covers: Provider,
 }
 
 impl Providers {
-    fn offline() -> Self {
+    /// Both offline.
+    pub fn offline() -> Self {
         Self {
             lyrics: Provider::Offline,
             covers: Provider::Offline,
@@ -117,16 +158,23 @@ impl TestSystem {
 
     /// Starts both services on `backend`.
     pub async fn start_on(backend: Backend) -> Self {
-        Self::start_configured(backend, TEST_DRAIN, Providers::offline()).await
+        Self::start_with(Setup {
+            backend,
+            ..Setup::default()
+        })
+        .await
     }
 
     /// Starts both services with `grace` between NOT_SERVING and closing.
     pub async fn start_with_grace(grace: Duration) -> Self {
-        let drain = Drain {
-            grace,
-            ..TEST_DRAIN
-        };
-        Self::start_configured(Backend::Sqlite, drain, Providers::offline()).await
+        Self::start_with(Setup {
+            drain: Drain {
+                grace,
+                ..TEST_DRAIN
+            },
+            ..Setup::default()
+        })
+        .await
     }
 
     /// Starts both services on SQLite with the OpenAI providers, pointed at `base_url`
@@ -138,12 +186,17 @@ impl TestSystem {
             lyrics: openai(CHAT_MODEL),
             covers: openai(IMAGE_MODEL),
         };
-        Self::start_configured(Backend::Sqlite, TEST_DRAIN, providers).await
+        Self::start_with(Setup {
+            providers,
+            ..Setup::default()
+        })
+        .await
     }
 
-    async fn start_configured(backend: Backend, drain: Drain, providers: Providers) -> Self {
+    /// Starts both services as `setup` says.
+    pub async fn start_with(setup: Setup) -> Self {
         let folder = tempfile::tempdir().expect("a temporary folder");
-        let databases = match backend {
+        let databases = match setup.backend {
             Backend::Sqlite => Databases {
                 song_producer: format!(
                     "sqlite://{}",
@@ -160,26 +213,13 @@ impl TestSystem {
             },
         };
         let ca = TestCa::new("Superstar test CA");
-        Self::boot(ca, databases, drain, providers, folder).await
+        Self::boot(ca, databases, setup, folder).await
     }
 
-    async fn boot(
-        ca: TestCa,
-        databases: Databases,
-        drain: Drain,
-        providers: Providers,
-        folder: TempDir,
-    ) -> Self {
-        let cover_designer =
-            start_cover_designer(&ca, &databases.cover_designer, drain, &providers.covers).await;
-        let song_producer = start_song_producer(
-            &ca,
-            &databases.song_producer,
-            cover_designer.addr,
-            drain,
-            &providers.lyrics,
-        )
-        .await;
+    async fn boot(ca: TestCa, databases: Databases, setup: Setup, folder: TempDir) -> Self {
+        let cover_designer = start_cover_designer(&ca, &databases.cover_designer, &setup).await;
+        let song_producer =
+            start_song_producer(&ca, &databases.song_producer, cover_designer.addr, &setup).await;
         let client_tls = ca.issue("test-client");
         let songs_channel = connect(song_producer.addr, &ca, &client_tls).await;
         let covers_channel = connect(cover_designer.addr, &ca, &client_tls).await;
@@ -193,8 +233,7 @@ impl TestSystem {
             song_producer,
             cover_designer: Some(cover_designer),
             databases,
-            drain,
-            providers,
+            setup,
             _folder: folder,
         }
     }
@@ -206,8 +245,7 @@ impl TestSystem {
             song_producer,
             cover_designer,
             databases,
-            drain,
-            providers,
+            setup,
             _folder,
             ..
         } = self;
@@ -215,7 +253,7 @@ impl TestSystem {
         if let Some(cover_designer) = cover_designer {
             cover_designer.stop().await;
         }
-        Self::boot(ca, databases, drain, providers, _folder).await
+        Self::boot(ca, databases, setup, _folder).await
     }
 
     /// Stops the cover designer, so the song producer cannot reach it.
@@ -246,25 +284,21 @@ async fn connect(addr: SocketAddr, ca: &TestCa, client: &TlsFiles) -> Channel {
         .expect("a mTLS connection")
 }
 
-fn host_settings(ca: &TestCa, name: &str, drain: Drain) -> HostSettings {
+fn host_settings(ca: &TestCa, name: &str, setup: &Setup) -> HostSettings {
     HostSettings {
         listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         metrics_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         tls: ca.issue(name),
-        drain,
+        drain: setup.drain,
+        limits: setup.limits,
     }
 }
 
-async fn start_cover_designer(
-    ca: &TestCa,
-    database_url: &str,
-    drain: Drain,
-    provider: &Provider,
-) -> Running {
+async fn start_cover_designer(ca: &TestCa, database_url: &str, setup: &Setup) -> Running {
     let settings = cover_designer::configuration::Settings {
-        host: host_settings(ca, "cover-designer", drain),
+        host: host_settings(ca, "cover-designer", setup),
         database_url: database_url.into(),
-        provider: provider.clone(),
+        provider: setup.providers.covers.clone(),
     };
     let application = cover_designer::startup::build(settings).await;
     run(application.expect("the cover designer starts"))
@@ -274,18 +308,18 @@ async fn start_song_producer(
     ca: &TestCa,
     database_url: &str,
     covers: SocketAddr,
-    drain: Drain,
-    provider: &Provider,
+    setup: &Setup,
 ) -> Running {
     let settings = SongProducerSettings {
-        host: host_settings(ca, "song-producer", drain),
+        host: host_settings(ca, "song-producer", setup),
         database_url: database_url.into(),
         cover_designer: CoverDesignerSettings {
             url: format!("https://localhost:{}", covers.port()),
             tls: ca.issue("song-producer-client"),
         },
-        provider: provider.clone(),
-        offline_typing_delay: Duration::ZERO,
+        provider: setup.providers.lyrics.clone(),
+        offline_typing_delay: setup.typing_delay,
+        budget: setup.budget,
     };
     let application = song_producer::startup::build(settings).await;
     run(application.expect("the song producer starts"))

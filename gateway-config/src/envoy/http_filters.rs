@@ -1,5 +1,8 @@
-//! The HTTP filters every request passes through, in order: buffer (JSON bodies only),
-//! API-key auth, gRPC-JSON transcoding, the per-client rate limit, and the router.
+//! The HTTP filters every request passes through, in order: API-key auth, buffer (JSON
+//! bodies only), gRPC-JSON transcoding, the per-client rate limit, and the router.
+//!
+//! Authentication comes first so that Envoy holds nothing for a client it does not
+//! know: a request without a valid key is answered 401 from its headers alone.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Serialize, Serializer};
@@ -75,6 +78,8 @@ struct GrpcJsonTranscoder {
     print_options: PrintOptions,
     convert_grpc_status: bool,
     request_validation_options: RequestValidation,
+    max_request_body_size: u32,
+    max_response_body_size: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,19 +102,28 @@ struct Router {
     type_url: &'static str,
 }
 
+/// The largest JSON request body: far above any valid request (the longest field is a
+/// 1000-character description), far below what would let a client make Envoy hold
+/// much memory. Larger bodies get 413 before any service sees them.
+pub const MAX_JSON_REQUEST_BYTES: u32 = 1024 * 1024;
+
+/// The largest JSON response the transcoder assembles: a cover image
+/// (`GET /v1/covers/{id}/image`) is a PNG of a few MiB at 1024×1024.
+pub const MAX_JSON_RESPONSE_BYTES: u32 = 16 * 1024 * 1024;
+
 /// The filter chain, in the order Envoy runs it.
 pub(super) fn chain(settings: &GatewaySettings, profile: Profile) -> Vec<HttpFilter> {
     vec![
         HttpFilter {
+            name: "envoy.filters.http.api_key_auth",
+            typed_config: HttpFilterConfig::ApiKeyAuth(api_key_auth(settings)),
+        },
+        HttpFilter {
             name: "envoy.filters.http.buffer",
             typed_config: HttpFilterConfig::Buffer(Buffer {
                 type_url: "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
-                max_request_bytes: 1024 * 1024,
+                max_request_bytes: MAX_JSON_REQUEST_BYTES,
             }),
-        },
-        HttpFilter {
-            name: "envoy.filters.http.api_key_auth",
-            typed_config: HttpFilterConfig::ApiKeyAuth(api_key_auth(settings)),
         },
         HttpFilter {
             name: "envoy.filters.http.grpc_json_transcoder",
@@ -174,5 +188,7 @@ fn transcoder(profile: Profile) -> GrpcJsonTranscoder {
             reject_unknown_method: true,
             reject_unknown_query_parameters: true,
         },
+        max_request_body_size: MAX_JSON_REQUEST_BYTES,
+        max_response_body_size: MAX_JSON_RESPONSE_BYTES,
     }
 }

@@ -15,12 +15,14 @@ use crate::{profile::Profile, settings::GatewaySettings};
 pub(super) struct Listener {
     name: &'static str,
     address: Address,
+    per_connection_buffer_limit_bytes: u32,
     filter_chains: Vec<FilterChain>,
 }
 
 #[derive(Debug, Serialize)]
 struct FilterChain {
     transport_socket: TransportSocket,
+    transport_socket_connect_timeout: &'static str,
     filters: Vec<NetworkFilter>,
 }
 
@@ -38,11 +40,31 @@ struct HttpConnectionManager {
     codec_type: &'static str,
     use_remote_address: bool,
     generate_request_id: bool,
+    common_http_protocol_options: CommonHttpProtocolOptions,
+    http2_protocol_options: Http2ProtocolOptions,
+    request_headers_timeout: &'static str,
+    request_timeout: &'static str,
     stream_idle_timeout: &'static str,
+    normalize_path: bool,
+    merge_slashes: bool,
+    path_with_escaped_slashes_action: &'static str,
     access_log: Vec<AccessLog>,
     local_reply_config: LocalReplyConfig,
     route_config: RouteConfiguration,
     http_filters: Vec<HttpFilter>,
+}
+
+#[derive(Debug, Serialize)]
+struct CommonHttpProtocolOptions {
+    idle_timeout: &'static str,
+    headers_with_underscores_action: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct Http2ProtocolOptions {
+    max_concurrent_streams: u32,
+    initial_stream_window_size: u32,
+    initial_connection_window_size: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -98,13 +120,24 @@ struct BodyFormat {
     content_type: &'static str,
 }
 
+/// What Envoy holds per client connection before it stops reading from it (and per
+/// upstream connection before it stops reading the service): 32 KiB, as Envoy's
+/// edge-proxy guide advises. Larger bodies flow through, paced; the transcoder and the
+/// buffer filter have limits of their own.
+pub(super) const CONNECTION_BUFFER_BYTES: u32 = 32 * 1024;
+
+/// Streams one client connection may have open at once; Envoy refuses more.
+pub const MAX_CONCURRENT_STREAMS: u32 = 100;
+
 /// The listener clients connect to.
 pub(super) fn gateway(settings: &GatewaySettings, profile: Profile) -> Listener {
     Listener {
         name: "gateway",
         address: Address::new(profile.listen_address(), settings.port),
+        per_connection_buffer_limit_bytes: CONNECTION_BUFFER_BYTES,
         filter_chains: vec![FilterChain {
             transport_socket: tls::downstream(profile),
+            transport_socket_connect_timeout: "10s",
             filters: vec![NetworkFilter {
                 name: "envoy.filters.network.http_connection_manager",
                 typed_config: connection_manager(settings, profile),
@@ -120,7 +153,21 @@ fn connection_manager(settings: &GatewaySettings, profile: Profile) -> HttpConne
         codec_type: "AUTO",
         use_remote_address: true,
         generate_request_id: true,
+        common_http_protocol_options: CommonHttpProtocolOptions {
+            idle_timeout: "900s",
+            headers_with_underscores_action: "REJECT_REQUEST",
+        },
+        http2_protocol_options: Http2ProtocolOptions {
+            max_concurrent_streams: MAX_CONCURRENT_STREAMS,
+            initial_stream_window_size: 64 * 1024,
+            initial_connection_window_size: 1024 * 1024,
+        },
+        request_headers_timeout: "10s",
+        request_timeout: "60s",
         stream_idle_timeout: "300s",
+        normalize_path: true,
+        merge_slashes: true,
+        path_with_escaped_slashes_action: "UNESCAPE_AND_FORWARD",
         access_log: vec![access_log()],
         local_reply_config: local_replies(),
         route_config: routes::route_config(),

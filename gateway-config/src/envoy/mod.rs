@@ -10,7 +10,9 @@
 //!   auth, gRPC-JSON transcoding, rate limits, router;
 //! - `routes`: which service answers which path, with what timeout and retries;
 //! - `rate_limits`: the token buckets, one per client and class of route;
-//! - `clusters`: the services, reached over mutual TLS and health-checked;
+//! - `clusters`: the services, reached over mutual TLS and health-checked, with
+//!   circuit breakers;
+//! - `overload`: Envoy's own ceilings on heap and client connections;
 //! - `tls`: the TLS contexts the listener and the clusters share.
 //!
 //! [`Bootstrap::gateway`] assembles the whole config from the settings and a
@@ -19,14 +21,19 @@
 mod clusters;
 mod http_filters;
 mod listener;
+mod overload;
 mod rate_limits;
 mod routes;
 mod tls;
 
 use serde::Serialize;
 
+pub use clusters::{MAX_STREAMS, MAX_UNARY_REQUESTS};
+pub use http_filters::{MAX_JSON_REQUEST_BYTES, MAX_JSON_RESPONSE_BYTES};
+pub use listener::MAX_CONCURRENT_STREAMS;
+
 use crate::{
-    profile::{ADMIN_PORT, Profile, UPSTREAMS},
+    profile::{ADMIN_PORT, Profile},
     settings::GatewaySettings,
 };
 
@@ -34,6 +41,7 @@ use crate::{
 #[derive(Debug, Serialize)]
 pub struct Bootstrap {
     admin: Admin,
+    overload_manager: overload::OverloadManager,
     static_resources: StaticResources,
 }
 
@@ -44,12 +52,10 @@ impl Bootstrap {
             admin: Admin {
                 address: Address::new("127.0.0.1", ADMIN_PORT),
             },
+            overload_manager: overload::overload_manager(settings),
             static_resources: StaticResources {
                 listeners: vec![listener::gateway(settings, profile)],
-                clusters: UPSTREAMS
-                    .into_iter()
-                    .map(|upstream| clusters::cluster(upstream, profile))
-                    .collect(),
+                clusters: clusters::clusters(profile),
             },
         }
     }

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::clusters::{Traffic, cluster_name};
 use crate::profile::{MODEL_RPCS, SONG_PRODUCER, UPSTREAMS, Upstream};
 
 #[derive(Debug, Serialize)]
@@ -68,7 +69,7 @@ enum RouteMatch {
 
 #[derive(Debug, Serialize)]
 struct RouteAction {
-    cluster: &'static str,
+    cluster: String,
     timeout: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     idle_timeout: Option<&'static str>,
@@ -96,6 +97,7 @@ struct RouteKind {
     honours_grpc_timeout: bool,
     retry_on: &'static str,
     class: &'static str,
+    traffic: Traffic,
 }
 
 /// Reads are idempotent: retried on any transient failure.
@@ -105,6 +107,7 @@ const READ: RouteKind = RouteKind {
     honours_grpc_timeout: true,
     retry_on: "connect-failure,refused-stream,reset,unavailable",
     class: "read",
+    traffic: Traffic::Unary,
 };
 
 /// A model call is retried only when it surely never reached the service: it costs money.
@@ -114,6 +117,14 @@ const MODEL_UNARY: RouteKind = RouteKind {
     honours_grpc_timeout: true,
     retry_on: "connect-failure,refused-stream",
     class: "model",
+    traffic: Traffic::Unary,
+};
+
+/// A client stream (`CompileAlbum`): timed like a unary call once the client has sent
+/// everything, but holding a slot in the streams' budget while it sends.
+const MODEL_CLIENT_STREAM: RouteKind = RouteKind {
+    traffic: Traffic::Streams,
+    ..MODEL_UNARY
 };
 
 /// Streams have no overall timeout, only one for silence.
@@ -123,6 +134,7 @@ const MODEL_STREAM: RouteKind = RouteKind {
     honours_grpc_timeout: false,
     retry_on: "connect-failure,refused-stream",
     class: "model",
+    traffic: Traffic::Streams,
 };
 
 /// Reflection and health watches are long-lived streams too.
@@ -132,6 +144,7 @@ const INFRASTRUCTURE: RouteKind = RouteKind {
     honours_grpc_timeout: false,
     retry_on: "connect-failure,refused-stream",
     class: "read",
+    traffic: Traffic::Streams,
 };
 
 /// The route table: one virtual host, any domain.
@@ -151,10 +164,10 @@ pub(super) fn route_config() -> RouteConfiguration {
 fn routes() -> Vec<Route> {
     let mut routes = Vec::new();
     for (upstream, method) in MODEL_RPCS {
-        let kind = if matches!(method, "GenerateLyrics" | "Jam") {
-            MODEL_STREAM
-        } else {
-            MODEL_UNARY
+        let kind = match method {
+            "GenerateLyrics" | "Jam" => MODEL_STREAM,
+            "CompileAlbum" => MODEL_CLIENT_STREAM,
+            _ => MODEL_UNARY,
         };
         let path = format!("/{}/{method}", upstream.service);
         routes.push(route(
@@ -194,7 +207,7 @@ fn route(name: String, route_match: RouteMatch, upstream: &Upstream, kind: &Rout
         name,
         route_match,
         route: RouteAction {
-            cluster: upstream.cluster,
+            cluster: cluster_name(upstream, kind.traffic),
             timeout: kind.timeout,
             idle_timeout: kind.idle_timeout,
             max_stream_duration: kind.honours_grpc_timeout.then_some(MaxStreamDuration {

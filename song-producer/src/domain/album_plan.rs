@@ -1,7 +1,7 @@
 //! An album, planned from a request: how many tracks, on what, and its cover.
 
 use superstar_proto::v1::MakeMeSuperstarRequest;
-use superstar_server::request_fields::{InvalidField, bounded_text};
+use superstar_server::request_fields::{InvalidField, bounded_count, bounded_text};
 
 use super::{Genre, SongBrief, Theme};
 
@@ -15,14 +15,7 @@ impl SongsCount {
 
     /// Parses the `songs_count` field.
     pub fn parse(value: i32) -> Result<Self, InvalidField> {
-        match value {
-            0 => Ok(Self(1)),
-            1..=10 => Ok(Self(value as usize)),
-            _ => Err(InvalidField::new(
-                "songs_count",
-                format!("must be between 1 and 10, got {value}"),
-            )),
-        }
+        bounded_count("songs_count", value, 1, Self::MAX).map(Self)
     }
 
     /// The count.

@@ -1,6 +1,6 @@
 //! `ListSongs`' `page_size`.
 
-use superstar_server::request_fields::InvalidField;
+use superstar_server::request_fields::{InvalidField, bounded_count};
 
 /// A `ListSongs` page size: 1 to 100, 0 meaning 20.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,14 +9,7 @@ pub struct PageSize(usize);
 impl PageSize {
     /// Parses the `page_size` field.
     pub fn parse(value: i32) -> Result<Self, InvalidField> {
-        match value {
-            0 => Ok(Self(20)),
-            1..=100 => Ok(Self(value as usize)),
-            _ => Err(InvalidField::new(
-                "page_size",
-                format!("must be between 0 and 100, got {value}"),
-            )),
-        }
+        bounded_count("page_size", value, 20, 100).map(Self)
     }
 
     /// The size.

@@ -263,3 +263,34 @@ async fn unknown_ids_are_not_found() {
             .unwrap_err(),
     );
 }
+
+#[tokio::test]
+async fn a_failed_call_logs_its_status_message_decoded_under_its_own_key() {
+    let (logs, _guard) = superstar_testkit::CapturedLogs::start();
+    let mut system = TestSystem::start().await;
+    let status = system
+        .songs
+        .get_song(superstar_proto::v1::GetSongRequest {
+            id: "not a valid id".into(),
+            read_mask: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+
+    let logged = logs.text();
+    let line = logged
+        .lines()
+        .find(|line| line.contains("rpc failed") && line.contains("InvalidArgument"))
+        .unwrap_or_else(|| panic!("no failed-call line: {logged}"));
+    // One `message` (the event) and the status message, decoded, beside it.
+    assert_eq!(line.matches("\"message\"").count(), 1, "{line}");
+    let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(parsed["fields"]["message"], "rpc failed");
+    assert_eq!(
+        parsed["fields"]["status_message"],
+        status.message(),
+        "{line}"
+    );
+    assert!(!line.contains("%20"), "{line}");
+}

@@ -8,6 +8,7 @@ mod albums;
 mod covers;
 mod errors;
 mod jam;
+mod limits;
 mod openai;
 mod operations;
 mod songs;

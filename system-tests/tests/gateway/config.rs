@@ -61,3 +61,13 @@ fn envoy_validates_both_profiles() {
         assert!(stdout.contains("OK"), "{stdout}");
     }
 }
+
+/// What Envoy lets through in a JSON body, and assembles from a response, is what the
+/// services accept and send: a body Envoy passes is never refused for its size behind it.
+#[test]
+fn the_gateway_and_the_services_agree_on_message_sizes() {
+    use gateway_config::envoy::{MAX_JSON_REQUEST_BYTES, MAX_JSON_RESPONSE_BYTES};
+    use superstar_server::grpc_server::{MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES};
+    assert_eq!(MAX_JSON_REQUEST_BYTES as usize, MAX_REQUEST_MESSAGE_BYTES);
+    assert_eq!(MAX_JSON_RESPONSE_BYTES as usize, MAX_RESPONSE_MESSAGE_BYTES);
+}

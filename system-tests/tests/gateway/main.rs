@@ -9,6 +9,7 @@ mod compose;
 mod config;
 mod docker;
 mod fairness;
+mod hostile;
 mod models;
 mod readme;
 mod scripts;

@@ -105,6 +105,15 @@ impl Up {
         }
     }
 
+    /// Starts `bin/up` with two clients, alice ([`ALICE`]) and bob ([`BOB`]), and
+    /// `settings`: what every test of a limit needs, since a limit is per client.
+    pub(super) fn with_alice_and_bob(data: &std::path::Path, settings: &[(&str, &str)]) -> Self {
+        let keys = format!("alice:{ALICE},bob:{BOB}");
+        let mut settings = settings.to_vec();
+        settings.push(("SUPERSTAR_API_KEYS", &keys));
+        Self::start_with(data, &settings)
+    }
+
     /// SIGTERM, then waits for bin/up to exit.
     pub(super) fn stop(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
@@ -181,3 +190,27 @@ pub(super) fn grpcurl(arguments: &str) -> (bool, String) {
 }
 
 pub(super) const KEY: &str = "-H \"x-api-key: $SUPERSTAR_KEY\"";
+
+/// Alice's key, for [`Up::with_alice_and_bob`].
+pub(super) const ALICE: &str = "alice-key-0123456789abcdef";
+/// Bob's key, for [`Up::with_alice_and_bob`].
+pub(super) const BOB: &str = "bob-key-0123456789abcdef";
+
+/// The gateway `bin/up` runs.
+pub(super) const GATEWAY: &str = "127.0.0.1:8443";
+
+/// A new gRPC connection to the gateway, trusting the project's CA.
+pub(super) async fn gateway_channel() -> tonic::transport::Channel {
+    superstar_testkit::channel(GATEWAY.parse().unwrap(), &repo().join("certs/ca.pem"), None)
+        .await
+        .expect("a TLS connection to the gateway")
+}
+
+/// `message` with the API key `key`, as a client sends it.
+pub(super) fn with_key<T>(key: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().expect("a key is ASCII"));
+    request
+}

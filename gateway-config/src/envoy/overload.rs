@@ -1,0 +1,89 @@
+//! The overload manager: what Envoy does when it runs short of memory or connections,
+//! before the machine does.
+
+use serde::Serialize;
+
+use crate::settings::GatewaySettings;
+
+const FIXED_HEAP: &str = "envoy.resource_monitors.fixed_heap";
+const DOWNSTREAM_CONNECTIONS: &str = "envoy.resource_monitors.global_downstream_max_connections";
+
+#[derive(Debug, Serialize)]
+pub(super) struct OverloadManager {
+    refresh_interval: &'static str,
+    resource_monitors: Vec<ResourceMonitor>,
+    actions: Vec<OverloadAction>,
+}
+
+#[derive(Debug, Serialize)]
+struct ResourceMonitor {
+    name: &'static str,
+    typed_config: MonitorConfig,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum MonitorConfig {
+    FixedHeap {
+        #[serde(rename = "@type")]
+        type_url: &'static str,
+        max_heap_size_bytes: u64,
+    },
+    DownstreamConnections {
+        #[serde(rename = "@type")]
+        type_url: &'static str,
+        max_active_downstream_connections: u64,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct OverloadAction {
+    name: &'static str,
+    triggers: Vec<Trigger>,
+}
+
+#[derive(Debug, Serialize)]
+struct Trigger {
+    name: &'static str,
+    threshold: Threshold,
+}
+
+#[derive(Debug, Serialize)]
+struct Threshold {
+    value: f64,
+}
+
+/// A heap ceiling with two steps (give memory back, then refuse new requests), and the
+/// ceiling on open client connections across every listener.
+pub(super) fn overload_manager(settings: &GatewaySettings) -> OverloadManager {
+    let on_heap = |name, value| OverloadAction {
+        name,
+        triggers: vec![Trigger {
+            name: FIXED_HEAP,
+            threshold: Threshold { value },
+        }],
+    };
+    OverloadManager {
+        refresh_interval: "0.25s",
+        resource_monitors: vec![
+            ResourceMonitor {
+                name: FIXED_HEAP,
+                typed_config: MonitorConfig::FixedHeap {
+                    type_url: "type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig",
+                    max_heap_size_bytes: u64::from(settings.max_heap_mib) * 1024 * 1024,
+                },
+            },
+            ResourceMonitor {
+                name: DOWNSTREAM_CONNECTIONS,
+                typed_config: MonitorConfig::DownstreamConnections {
+                    type_url: "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+                    max_active_downstream_connections: u64::from(settings.max_connections),
+                },
+            },
+        ],
+        actions: vec![
+            on_heap("envoy.overload_actions.shrink_heap", 0.95),
+            on_heap("envoy.overload_actions.stop_accepting_requests", 0.98),
+        ],
+    }
+}

@@ -1,0 +1,262 @@
+//! Each client's model-call budget, counted inside albums and streams, and the hosts'
+//! load shedding.
+
+use std::{num::NonZeroU32, time::Duration};
+
+use futures::StreamExt;
+use song_producer::budget::{BudgetSettings, LARGEST_REQUEST};
+use superstar_proto::v1::{
+    GenerateLyricsRequest, JamReply, JamRequest, JamRevise, JamStart, ListSongsRequest, SongIdea,
+    jam_reply::Event, jam_request::Action,
+};
+use superstar_server::grpc_server::Limits;
+use superstar_system_tests::{Setup, TestSystem, http_get, sample};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Request};
+
+use super::*;
+
+/// A budget of [`LARGEST_REQUEST`] calls, refilled one a second.
+fn tight_budget() -> Setup {
+    Setup {
+        budget: BudgetSettings {
+            per_second: NonZeroU32::new(1).unwrap(),
+            burst: NonZeroU32::new(1).unwrap(),
+        },
+        ..Setup::default()
+    }
+}
+
+/// `message` as `client`, as the gateway forwards it.
+fn from<T>(client: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-superstar-client", client.parse().unwrap());
+    request
+}
+
+async fn songs_stored(system: &TestSystem) -> usize {
+    let mut songs = system.songs.clone();
+    let page = songs
+        .list_songs(ListSongsRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    page.songs.len()
+}
+
+#[tokio::test]
+async fn an_album_costs_a_call_per_song_and_one_for_its_cover_all_or_nothing() {
+    let system = TestSystem::start_with(tight_budget()).await;
+    let mut songs = system.songs.clone();
+    // Ten songs and a cover: the whole budget.
+    let album = songs
+        .make_me_superstar(from("alice", album_request("folk", "rivers", 10)))
+        .await
+        .expect("the largest album fits the budget")
+        .into_inner();
+    assert_eq!(album.songs.len(), 10);
+
+    let refused = songs
+        .make_me_superstar(from("alice", album_request("folk", "lakes", 3)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("needs 4 model call"),
+        "{}",
+        refused.message()
+    );
+    assert!(
+        refused.message().contains("retry in"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(
+        songs_stored(&system).await,
+        10,
+        "the refused album stored nothing"
+    );
+
+    // Bob's budget is his own.
+    songs
+        .make_me_superstar(from("bob", album_request("folk", "lakes", 3)))
+        .await
+        .expect("bob's album");
+    assert_eq!(songs_stored(&system).await, 13);
+}
+
+#[tokio::test]
+async fn generate_lyrics_and_compile_album_are_charged_before_they_start() {
+    let system = TestSystem::start_with(tight_budget()).await;
+    let mut songs = system.songs.clone();
+    let request = |count| GenerateLyricsRequest {
+        genre: "jazz".into(),
+        theme: "rain".into(),
+        songs_count: count,
+    };
+    let stream = songs
+        .generate_lyrics(from("alice", request(8)))
+        .await
+        .expect("eight of eleven")
+        .into_inner();
+    assert_eq!(stream.collect::<Vec<_>>().await.len(), 8);
+    let refused = songs
+        .generate_lyrics(from("alice", request(10)))
+        .await
+        .expect_err("ten more are over the budget: refused before the stream starts");
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+
+    // Ten ideas and the cover: eleven calls, where three are left.
+    let ideas: Vec<SongIdea> = (0..10)
+        .map(|n| SongIdea {
+            genre: "blues".into(),
+            theme: format!("night {n}"),
+        })
+        .collect();
+    let refused = songs
+        .compile_album(from("alice", tokio_stream::iter(ideas.clone())))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(
+        songs_stored(&system).await,
+        8,
+        "the refused album stored nothing"
+    );
+    let album = songs
+        .compile_album(from("bob", tokio_stream::iter(ideas)))
+        .await
+        .expect("bob's budget is full")
+        .into_inner();
+    assert_eq!(album.songs.len(), 10);
+}
+
+fn take(request: Action) -> JamRequest {
+    JamRequest {
+        action: Some(request),
+    }
+}
+
+#[tokio::test]
+async fn a_jam_pays_take_by_take_and_ends_when_the_budget_is_spent() {
+    let system = TestSystem::start_with(tight_budget()).await;
+    let mut songs = system.songs.clone();
+    let (requests, outbound) = mpsc::channel(4);
+    let mut replies = songs
+        .jam(from("alice", ReceiverStream::new(outbound)))
+        .await
+        .expect("a session")
+        .into_inner();
+    requests
+        .send(take(Action::Start(JamStart {
+            genre: "pop".into(),
+            theme: "summer".into(),
+        })))
+        .await
+        .unwrap();
+    let mut takes = 0;
+    let refused = loop {
+        match replies.message().await {
+            Ok(Some(JamReply {
+                event: Some(Event::Song(_)),
+                ..
+            })) => {
+                takes += 1;
+                assert!(takes < 100, "the budget never ran out");
+                requests
+                    .send(take(Action::Revise(JamRevise {
+                        instruction: "again".into(),
+                    })))
+                    .await
+                    .unwrap();
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the session ended without a status"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("retry in"),
+        "{}",
+        refused.message()
+    );
+    assert!(takes >= LARGEST_REQUEST as usize, "{takes} takes");
+    assert_eq!(
+        songs_stored(&system).await,
+        takes,
+        "every answered take, whole"
+    );
+}
+
+#[tokio::test]
+async fn rpcs_beyond_the_hosts_limit_are_refused_at_once_not_queued() {
+    let system = TestSystem::start_with(Setup {
+        limits: Limits {
+            concurrent_rpcs: 2,
+            ..Limits::default()
+        },
+        // Slow albums: they hold their slots while the test knocks.
+        typing_delay: Duration::from_millis(20),
+        ..Setup::default()
+    })
+    .await;
+    let slow = |theme: &str| {
+        let mut songs = system.songs.clone();
+        let request = album_request("ballad", theme, 3);
+        tokio::spawn(async move { songs.make_me_superstar(request).await })
+    };
+    let albums = [slow("one"), slow("two")];
+    let metrics = system.song_producer.metrics_addr;
+    let started = |text: &str| {
+        sample(
+            text,
+            "grpc_server_started_total",
+            &["method=\"MakeMeSuperstar\""],
+        )
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while started(&http_get(metrics, "/metrics").await) < 2.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the albums never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let mut songs = system.songs.clone();
+    let knocked = tokio::time::Instant::now();
+    let refused = songs
+        .list_songs(ListSongsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        knocked.elapsed() < Duration::from_secs(1),
+        "refused at once"
+    );
+    let text = http_get(metrics, "/metrics").await;
+    assert_eq!(
+        sample(
+            &text,
+            "grpc_server_handled_total",
+            &["method=\"ListSongs\"", "code=\"ResourceExhausted\""]
+        ),
+        1.0,
+        "{text}"
+    );
+
+    for album in albums {
+        album.await.unwrap().expect("the albums in flight finish");
+    }
+    songs
+        .list_songs(ListSongsRequest::default())
+        .await
+        .expect("served again once the slots are free");
+}

@@ -1,0 +1,588 @@
+//! Hostile clients against the real Envoy, as `bin/up` runs it, with two keys: each
+//! protection of the edge is tried the way an attacker would try it, and each check
+//! is bounded in time. The figures each check sees are printed (`--nocapture`).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use gateway_config::envoy::MAX_CONCURRENT_STREAMS;
+use superstar_proto::v1::{
+    JamRequest, JamRevise, JamStart, jam_reply::Event, jam_request::Action,
+    song_producer_client::SongProducerClient,
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    sync::mpsc,
+};
+use tokio_rustls::{TlsConnector, client::TlsStream};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+use super::{
+    repo,
+    up::{ALICE, BOB, GATEWAY, Up, gateway_channel, sh, with_key},
+};
+
+const MAX_CONNECTIONS: usize = 1000;
+const MODEL_BURST: usize = 45;
+const READ_BURST: usize = 5000;
+
+/// The status line and headers curl saw (`-D -`), for `arguments`.
+fn head(arguments: &str) -> (u16, String) {
+    let output = sh(&format!(
+        "curl -sS --cacert certs/ca.pem -o /dev/null -D - {arguments}"
+    ));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    // The last status line: a `100 Continue` may come first.
+    let status = text
+        .lines()
+        .rfind(|line| line.starts_with("HTTP/"))
+        .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no status for {arguments}: {text}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    (status, text.to_ascii_lowercase())
+}
+
+/// The size of the bucket a response was counted in (`x-ratelimit-limit`).
+fn bucket(headers: &str) -> usize {
+    headers
+        .lines()
+        .find_map(|line| line.strip_prefix("x-ratelimit-limit:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no x-ratelimit-limit: {headers}"))
+}
+
+/// A TLS client trusting the project's CA, offering HTTP/1.1.
+fn tls() -> TlsConnector {
+    tls_for(b"http/1.1")
+}
+
+/// The same, offering `alpn` only.
+fn tls_for(alpn: &[u8]) -> TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(repo().join("certs/ca.pem")).unwrap();
+    use rustls_pki_types::{CertificateDer, pem::PemObject};
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    TlsConnector::from(Arc::new(config))
+}
+
+async fn connect_tls(connector: &TlsConnector) -> std::io::Result<TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(GATEWAY).await?;
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    connector.connect(name, tcp).await
+}
+
+/// Whether the gateway still holds `stream` open: nothing to read, and no end.
+async fn still_open(stream: &mut TlsStream<TcpStream>) -> bool {
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(Duration::from_millis(300), stream.read(&mut byte))
+        .await
+        .is_err()
+}
+
+/// A service's metrics, from its own port (outside the gateway).
+async fn metrics(port: u16) -> String {
+    superstar_system_tests::http_get(([127, 0, 0, 1], port).into(), "/metrics").await
+}
+
+fn admin_stat(name: &str) -> u64 {
+    let output = sh(&format!(
+        "curl -sS --http1.1 'http://127.0.0.1:9901/stats?filter=^{name}$'"
+    ));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no stat {name}: {text}"))
+}
+
+#[test]
+#[ignore = "needs Envoy, grpcurl and release binaries: bin/test runs this"]
+fn hostile_clients_are_held_at_the_edge() {
+    let data = tempfile::tempdir().unwrap();
+    let up = Up::with_alice_and_bob(
+        data.path(),
+        &[
+            ("READ_RATE_PER_SECOND", "1000"),
+            ("READ_BURST", &READ_BURST.to_string()),
+            ("MODEL_RATE_PER_SECOND", "1"),
+            ("MODEL_BURST", &MODEL_BURST.to_string()),
+            ("GATEWAY_MAX_CONNECTIONS", &MAX_CONNECTIONS.to_string()),
+        ],
+    );
+    paths_are_canonical_before_routing_and_counting();
+    headers_with_underscores_are_refused();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        bodies_over_the_limit_are_refused_before_any_service_sees_them().await;
+        slow_headers_are_cut_off().await;
+        idle_connections_are_capped_while_an_established_client_keeps_working().await;
+        one_connection_is_held_to_its_stream_limit().await;
+        rapid_resets_close_no_connection_others_share().await;
+        open_jams_leave_others_reads_working_and_revisions_pay().await;
+        made_up_methods_add_no_metric_series().await;
+    });
+    up.stop();
+}
+
+fn paths_are_canonical_before_routing_and_counting() {
+    let key = format!("-H 'x-api-key: {ALICE}'");
+    for path in [
+        "/v1/songs",
+        "//v1/songs",
+        "/v1/./songs",
+        "/v1/albums/../songs",
+        "/v1%2Fsongs",
+        "/v1%2fsongs",
+    ] {
+        let (status, headers) = head(&format!("{key} 'https://localhost:8443{path}'"));
+        assert_eq!(status, 200, "{path}: {headers}");
+        assert_eq!(bucket(&headers), READ_BURST, "{path} is a read");
+    }
+    let album = r#"-H 'content-type: application/json' -d '{"genre":"pop","theme":"paths","songsCount":1}'"#;
+    for path in ["//v1/albums", "/v1/./albums"] {
+        let (status, headers) = head(&format!("{key} {album} 'https://localhost:8443{path}'"));
+        assert_eq!(status, 200, "{path}: {headers}");
+        assert_eq!(bucket(&headers), MODEL_BURST, "{path} is a model call");
+    }
+    println!(
+        "paths: 6 spellings of /v1/songs in the read bucket, 2 of /v1/albums in the model bucket"
+    );
+}
+
+fn headers_with_underscores_are_refused() {
+    let (status, _) = head(&format!(
+        "--http1.1 -H 'x_api_key: {ALICE}' https://localhost:8443/v1/songs"
+    ));
+    assert_eq!(status, 400);
+    let (status, _) = head(&format!(
+        "--http1.1 -H 'x-api-key: {ALICE}' -H 'x_superstar_client: bob' https://localhost:8443/v1/songs"
+    ));
+    assert_eq!(status, 400, "an underscore alias of the client header");
+    println!("underscores: 400");
+}
+
+async fn bodies_over_the_limit_are_refused_before_any_service_sees_them() {
+    let designed = async || {
+        superstar_system_tests::sample(
+            &metrics(9102).await,
+            "grpc_server_started_total",
+            &["method=\"DesignCover\""],
+        )
+    };
+    let before = designed().await;
+    let body = tempfile::NamedTempFile::new().unwrap();
+    let description = "x".repeat(2 * 1024 * 1024);
+    std::fs::write(body.path(), format!(r#"{{"description":"{description}"}}"#)).unwrap();
+    // HTTP/1.1: curl offers `Expect: 100-continue`, so the 413 comes before the body is
+    // sent. (Over HTTP/2 Envoy answers 413 and resets the stream the client is still
+    // sending on, which curl reports as a framing error.)
+    let post = format!(
+        "--http1.1 -H 'content-type: application/json' --data-binary @{} https://localhost:8443/v1/covers",
+        body.path().display()
+    );
+    let (status, _) = head(&format!("-H 'x-api-key: {ALICE}' {post}"));
+    assert_eq!(status, 413);
+    let (status, _) = head(&post);
+    assert_eq!(
+        status, 401,
+        "no key: refused from the headers, nothing buffered"
+    );
+    assert_eq!(designed().await, before, "no cover was asked for");
+    println!("bodies: 2 MiB is 413 with a key, 401 without; the cover designer saw neither");
+}
+
+async fn slow_headers_are_cut_off() {
+    let mut stream = connect_tls(&tls()).await.unwrap();
+    stream
+        .write_all(b"GET /v1/songs HTTP/1.1\r\nhost: localhost\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let header =
+        b"x-slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut reply = Vec::new();
+    'sending: for byte in header.iter().cycle() {
+        if stream.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        // Between bytes, see whether the gateway has given up on us.
+        let mut buffer = [0u8; 512];
+        match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break 'sending,
+            Ok(Ok(read)) => reply.extend_from_slice(&buffer[..read]),
+            Err(_) => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "never cut off");
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "slowloris: cut off after {:.1} s ({:?})",
+        elapsed.as_secs_f64(),
+        String::from_utf8_lossy(reply.split(|b| *b == b'\r').next().unwrap_or_default())
+    );
+    assert!(
+        elapsed >= Duration::from_secs(8) && elapsed < Duration::from_secs(15),
+        "request_headers_timeout is 10 s: cut off after {elapsed:?}"
+    );
+}
+
+async fn idle_connections_are_capped_while_an_established_client_keeps_working() {
+    let established = gateway_channel().await;
+    let mut health = HealthClient::new(established.clone());
+    health
+        .check(with_key(BOB, HealthCheckRequest::default()))
+        .await
+        .expect("bob's first read");
+
+    let connector = tls();
+    let attempts = 2 * MAX_CONNECTIONS;
+    // A connection past the ceiling is closed, or never answered: give each 5 s.
+    let opened = futures::stream::iter(0..attempts)
+        .map(|_| {
+            let connector = connector.clone();
+            async move {
+                tokio::time::timeout(Duration::from_secs(5), connect_tls(&connector))
+                    .await
+                    .ok()?
+                    .ok()
+            }
+        })
+        .buffer_unordered(500)
+        .filter_map(|stream| async move { stream })
+        .collect::<Vec<_>>()
+        .await;
+    let handshakes = opened.len();
+    // Held until the end of the check: they are the flood.
+    let flood: Vec<_> = futures::future::join_all(
+        opened
+            .into_iter()
+            .map(|mut stream| async { still_open(&mut stream).await.then_some(stream) }),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    let open = flood.len();
+    println!(
+        "connections: {attempts} attempted, {handshakes} handshakes, {open} held open (ceiling {MAX_CONNECTIONS})"
+    );
+    assert!(open <= MAX_CONNECTIONS, "{open} open connections");
+    assert!(
+        open >= MAX_CONNECTIONS / 2,
+        "the ceiling is far above {open}"
+    );
+    let started = Instant::now();
+    for _ in 0..20 {
+        health
+            .check(with_key(BOB, HealthCheckRequest::default()))
+            .await
+            .expect("the established client keeps working");
+    }
+    println!(
+        "connections: bob's 20 reads during the flood took {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    drop(flood);
+}
+
+async fn one_connection_is_held_to_its_stream_limit() {
+    let connection = gateway_channel().await;
+    let answered = Arc::new(AtomicUsize::new(0));
+    let streams = 1000;
+    let watches: Vec<_> = (0..streams)
+        .map(|_| {
+            let mut health = HealthClient::new(connection.clone());
+            let answered = Arc::clone(&answered);
+            tokio::spawn(async move {
+                let mut watch = health
+                    .watch(with_key(ALICE, HealthCheckRequest::default()))
+                    .await?
+                    .into_inner();
+                watch.message().await?;
+                answered.fetch_add(1, Ordering::SeqCst);
+                // Held open until the check ends.
+                watch.message().await
+            })
+        })
+        .collect();
+    let limit = MAX_CONCURRENT_STREAMS as usize;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while answered.load(Ordering::SeqCst) < limit {
+        assert!(
+            Instant::now() < deadline,
+            "only {} streams answered",
+            answered.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let active = admin_stat("http.gateway.downstream_rq_active");
+    // Nothing more opens while the first ones are held.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = answered.load(Ordering::SeqCst);
+    println!(
+        "streams: {streams} opened on one connection, {held} answered, {active} active in Envoy (limit {limit})"
+    );
+    assert_eq!(held, limit);
+    assert!(active as usize <= limit + 1, "{active} requests active");
+    for watch in watches {
+        watch.abort();
+    }
+}
+
+/// A Jam session of `key`'s on its own connection, its first take written.
+async fn open_jam(
+    key: &str,
+    theme: &str,
+) -> (
+    mpsc::Sender<JamRequest>,
+    tonic::Streaming<superstar_proto::v1::JamReply>,
+) {
+    let (requests, outbound) = mpsc::channel(4);
+    let mut replies = SongProducerClient::new(gateway_channel().await)
+        .jam(with_key(key, ReceiverStream::new(outbound)))
+        .await
+        .expect("a Jam session")
+        .into_inner();
+    requests.send(start(theme)).await.unwrap();
+    take(&mut replies).await.expect("the first take");
+    (requests, replies)
+}
+
+/// The next take's song, or the status that ended the session.
+async fn take(
+    replies: &mut tonic::Streaming<superstar_proto::v1::JamReply>,
+) -> Result<(), tonic::Status> {
+    loop {
+        match replies.message().await? {
+            Some(reply) if matches!(reply.event, Some(Event::Song(_))) => return Ok(()),
+            Some(_) => continue,
+            None => panic!("a session ended without a status"),
+        }
+    }
+}
+
+/// HTTP/2's rapid reset (CVE-2023-44487): alice opens streams and cancels each at once.
+/// Envoy forwards every one to the song producer, on connections it shares with every
+/// other client; were the song producer to answer with GOAWAY (h2 does, by default,
+/// after 20 streams reset before it accepted them), bob's open streams would be cut.
+async fn rapid_resets_close_no_connection_others_share() {
+    const STAT: &str = "cluster.song_producer_streams.upstream_cx_destroy_remote";
+    // Bob's sessions on a few connections, so that every Envoy worker's pool carries one.
+    let mut bobs = Vec::new();
+    for n in 0..4 {
+        bobs.push(open_jam(BOB, &format!("held {n}")).await);
+    }
+    let closed_before = admin_stat(STAT);
+
+    let resets = 2000;
+    let (mut sent, mut connections) = (0, 0);
+    // Envoy itself closes a connection where most streams end this early (its premature
+    // reset check): alice reconnects and goes on.
+    while sent < resets {
+        let stream = connect_tls(&tls_for(b"h2")).await.unwrap();
+        let Ok((mut client, connection)) = h2::client::handshake(stream).await else {
+            continue;
+        };
+        connections += 1;
+        let connection = tokio::spawn(connection);
+        while sent < resets {
+            let Ok(ready) = client.ready().await else {
+                break;
+            };
+            client = ready;
+            let request = http::Request::post("https://localhost:8443/grpc.health.v1.Health/Watch")
+                .header("content-type", "application/grpc")
+                .header("te", "trailers")
+                .header("x-api-key", ALICE)
+                .body(())
+                .unwrap();
+            let Ok((_response, mut body)) = client.send_request(request, false) else {
+                break;
+            };
+            body.send_reset(h2::Reason::CANCEL);
+            sent += 1;
+        }
+        connection.abort();
+    }
+    let closed = admin_stat(STAT) - closed_before;
+    let mut revised = 0;
+    for (requests, replies) in &mut bobs {
+        // A cut session has dropped its requests: its status says why.
+        let _ = requests.send(revise()).await;
+        take(replies)
+            .await
+            .expect("bob's session outlives alice's resets");
+        revised += 1;
+    }
+    println!(
+        "rapid reset: {sent} streams opened and cancelled over {connections} connection(s); \
+         the song producer closed {closed} connections; bob's {revised} open sessions each \
+         took a revision"
+    );
+    assert_eq!(
+        closed, 0,
+        "the song producer closed a connection Envoy shares"
+    );
+}
+
+fn start(theme: &str) -> JamRequest {
+    JamRequest {
+        action: Some(Action::Start(JamStart {
+            genre: "punk".into(),
+            theme: theme.into(),
+        })),
+    }
+}
+
+fn revise() -> JamRequest {
+    JamRequest {
+        action: Some(Action::Revise(JamRevise {
+            instruction: "louder".into(),
+        })),
+    }
+}
+
+async fn open_jams_leave_others_reads_working_and_revisions_pay() {
+    let connection = gateway_channel().await;
+    let jams = 40;
+    let mut sessions = Vec::new();
+    for n in 0..jams {
+        let (requests, outbound) = mpsc::channel(4);
+        let replies = SongProducerClient::new(connection.clone())
+            .jam(with_key(ALICE, ReceiverStream::new(outbound)))
+            .await
+            .expect("a Jam session");
+        requests.send(start(&format!("jam {n}"))).await.unwrap();
+        sessions.push((requests, replies.into_inner()));
+    }
+    // Every first take finishes while bob reads.
+    let bob = tokio::task::spawn_blocking(|| {
+        (0..20)
+            .map(|_| {
+                head(&format!(
+                    "-H 'x-api-key: {BOB}' https://localhost:8443/v1/songs"
+                ))
+                .0
+            })
+            .collect::<Vec<_>>()
+    });
+    for (_, replies) in &mut sessions {
+        loop {
+            let reply = replies.message().await.expect("a take").expect("open");
+            if matches!(reply.event, Some(Event::Song(_))) {
+                break;
+            }
+        }
+    }
+    let bob = bob.await.unwrap();
+    assert!(
+        bob.iter().all(|status| *status == 200),
+        "bob's reads: {bob:?}"
+    );
+
+    // Every session asks for another take at once: far more than the budget left.
+    for (requests, _) in &sessions {
+        requests.send(revise()).await.unwrap();
+    }
+    let (mut revised, mut refused) = (0, 0);
+    for (_, replies) in &mut sessions {
+        loop {
+            match replies.message().await {
+                Ok(Some(reply)) if matches!(reply.event, Some(Event::Song(_))) => {
+                    revised += 1;
+                    break;
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("a session ended without a status"),
+                Err(status) => {
+                    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                    assert!(
+                        status.message().contains("retry in"),
+                        "{}",
+                        status.message()
+                    );
+                    refused += 1;
+                    break;
+                }
+            }
+        }
+    }
+    println!(
+        "jams: {jams} open, bob's 20 reads all 200; {revised} revisions made, {refused} refused"
+    );
+    assert!(refused >= jams - 10, "{refused} of {jams} refused");
+}
+
+async fn made_up_methods_add_no_metric_series() {
+    let series = |text: &str| {
+        text.lines()
+            .filter(|line| line.starts_with("grpc_server_started_total{"))
+            .count()
+    };
+    let before = metrics(9101).await;
+    let connection = gateway_channel().await;
+    let calls = 1000;
+    let codes: Vec<Code> = futures::stream::iter(0..calls)
+        .map(|n| {
+            let mut grpc = tonic::client::Grpc::new(connection.clone());
+            async move {
+                grpc.ready().await.unwrap();
+                let path = http::uri::PathAndQuery::try_from(format!(
+                    "/superstar.v1.SongProducer/Made{n:x}Up{}",
+                    n * 7919
+                ))
+                .unwrap();
+                let codec = tonic_prost::ProstCodec::<(), ()>::default();
+                match grpc.unary(with_key(ALICE, ()), path, codec).await {
+                    Ok(_) => Code::Ok,
+                    Err(status) => status.code(),
+                }
+            }
+        })
+        .buffer_unordered(50)
+        .collect()
+        .await;
+    assert!(
+        codes.iter().all(|code| *code == Code::Unimplemented),
+        "{:?}",
+        &codes[..5]
+    );
+    let after = metrics(9101).await;
+    println!(
+        "metrics: {calls} made-up methods; series {} before, {} after",
+        series(&before),
+        series(&after)
+    );
+    assert!(series(&after) <= series(&before) + 1, "{after}");
+    assert!(!after.contains("Made"), "{after}");
+}
