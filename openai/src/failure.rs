@@ -45,6 +45,10 @@ pub enum ProviderError {
     /// The reply could not be read or is not what was asked for.
     #[error("the model provider's reply is unusable: {0}")]
     Malformed(String),
+    /// The reply stopped at the token limit (`finish_reason: "length"`): what came is
+    /// the start of an answer, never to be taken for a whole one.
+    #[error("the model provider's reply was cut off at the token limit")]
+    Truncated,
     /// The request's deadline passed first.
     #[error("the deadline passed before the model provider answered")]
     DeadlineExceeded,
@@ -100,6 +104,12 @@ impl ProviderError {
                     "the model provider's reply is unusable"
                 );
                 Status::unavailable("the model provider's reply could not be used; try again")
+            }
+            Self::Truncated => {
+                tracing::warn!("the model provider's reply was cut off at the token limit");
+                Status::unavailable(
+                    "the model provider's reply was cut off before it was finished; try again",
+                )
             }
             Self::DeadlineExceeded => {
                 Status::deadline_exceeded("the deadline passed before the model provider answered")

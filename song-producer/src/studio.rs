@@ -20,7 +20,7 @@ use crate::{
     cover_client::CoverClient,
     domain::{AlbumPlan, JamAction, Revision, SongBrief, WrittenSong},
     error::Error,
-    lyricist::{Lyricist, Progress, write_song, write_with_progress},
+    lyricist::{Lyricist, LyricsError, Progress, write_song, write_with_progress},
     store::{NewAlbum, NewSong, SongStore},
 };
 
@@ -117,16 +117,46 @@ impl Studio {
         let deadline = context.give_up_at();
         Ok(async_stream::try_stream! {
             for brief in briefs {
-                // Streamed from the model, though only whole songs go out: the stream
-                // shows the model is making progress, and fails as soon as it stops.
-                let mut progress = Box::pin(write_with_progress(studio.lyricist.as_ref(), &brief, deadline));
-                while let Some(step) = progress.try_next().await? {
-                    if let Progress::Done(written) = step {
-                        yield studio.store_single(&brief, &written).await?;
-                    }
-                }
+                let written = studio.write_unseen(&brief, deadline).await?;
+                yield studio.store_single(&brief, &written).await?;
             }
         })
+    }
+
+    /// One song for a client that sees only whole songs. Streamed from the model all
+    /// the same: the stream shows the model is making progress, and fails as soon as it
+    /// stops. Since none of its text has gone out, a reply cut at the token limit is
+    /// asked for once more.
+    async fn write_unseen(
+        &self,
+        brief: &SongBrief,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<WrittenSong, LyricsError> {
+        let mut asked = 0;
+        loop {
+            asked += 1;
+            let mut progress =
+                Box::pin(write_with_progress(self.lyricist.as_ref(), brief, deadline));
+            let written = async {
+                while let Some(step) = progress.try_next().await? {
+                    if let Progress::Done(written) = step {
+                        return Ok(written);
+                    }
+                }
+                Err(LyricsError::Malformed(
+                    "the reply ended without a song".into(),
+                ))
+            }
+            .await;
+            match written {
+                Err(LyricsError::Truncated) if asked < 2 => {
+                    tracing::warn!(
+                        "the model's reply was cut off at the token limit; asking again"
+                    );
+                }
+                written => return written,
+            }
+        }
     }
 
     /// Runs a Jam session: for each `start` or `revise`, the take's text as it is

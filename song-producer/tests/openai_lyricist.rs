@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 use song_producer::{
     domain::{Genre, SongBrief, Theme, WrittenSong},
-    lyricist::{Lyricist, LyricsError, OpenAiLyricist, Progress, write_song, write_with_progress},
+    lyricist::{
+        Lyricist, LyricsError, MAX_COMPLETION_TOKENS, OpenAiLyricist, Progress, write_song,
+        write_with_progress,
+    },
 };
 use superstar_openai::{OpenAiSettings, ProviderError};
 use superstar_testkit::{
@@ -376,4 +379,141 @@ async fn when_the_client_goes_away_the_provider_stream_is_dropped() {
         .await
         .expect("the provider connection was closed")
         .unwrap();
+}
+
+/// The first half of [`SONG`]: a reply cut there still parses as a song (a title and a
+/// section), so only `finish_reason` tells it is not whole.
+fn cut_song() -> &'static str {
+    let cut = &SONG[..SONG.len() / 2];
+    assert!(WrittenSong::parse(cut).is_ok(), "the cut text parses");
+    cut
+}
+
+#[tokio::test]
+async fn the_token_allowance_leaves_a_reasoning_model_room() {
+    let server = MockServer::start().await;
+    // gpt-5-mini's hidden reasoning counts against the same allowance: at 2,000 some
+    // songs were cut before they were finished.
+    chat()
+        .and(|request: &Request| {
+            let asked = openai::body(request)["max_completion_tokens"].as_u64();
+            asked == Some(u64::from(MAX_COMPLETION_TOKENS)) && asked >= Some(16_000)
+        })
+        .respond_with(openai::chat_reply(SONG))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    write_song(&lyricist(&server), &brief(), soon(5_000))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_whole_reply_cut_at_the_token_limit_is_asked_for_once_more() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::chat_reply_cut(cut_song()))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .respond_with(openai::chat_reply(SONG))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let song = write_song(&lyricist(&server), &brief(), soon(5_000))
+        .await
+        .unwrap();
+
+    assert_eq!(song, WrittenSong::parse(SONG).unwrap());
+}
+
+#[tokio::test]
+async fn a_whole_reply_cut_twice_is_unavailable() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::chat_reply_cut(cut_song()))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let error = write_song(&lyricist(&server), &brief(), soon(5_000))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, ProviderError::Truncated), "{error:?}");
+    let status = error.to_status("theme");
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(status.message().contains("cut off"), "{}", status.message());
+}
+
+#[tokio::test]
+async fn a_streamed_take_cut_after_its_text_went_out_fails_and_is_never_a_song() {
+    let server = MockServer::start().await;
+    let pieces = openai::pieces(cut_song(), 9);
+    let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    chat()
+        .respond_with(openai::chat_stream_cut(&borrowed))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let steps: Vec<Result<Progress, LyricsError>> =
+        write_with_progress(&lyricist(&server), &brief(), soon(5_000))
+            .collect()
+            .await;
+
+    // The client saw the text as it came; the take then failed, with no song.
+    assert!(
+        steps
+            .iter()
+            .any(|step| matches!(step, Ok(Progress::Delta(_))))
+    );
+    assert!(
+        !steps
+            .iter()
+            .any(|step| matches!(step, Ok(Progress::Done(_))))
+    );
+    assert!(
+        matches!(steps.last(), Some(Err(ProviderError::Truncated))),
+        "{:?}",
+        steps.last()
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_take_cut_before_any_text_went_out_is_asked_for_once_more() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::chat_stream_cut(&["Title: Neon Ni"]))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .respond_with(openai::chat_stream(&[SONG]))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let steps: Vec<Progress> = write_with_progress(&lyricist(&server), &brief(), soon(5_000))
+        .try_collect()
+        .await
+        .unwrap();
+
+    let text: String = steps
+        .iter()
+        .filter_map(|step| match step {
+            Progress::Delta(delta) => Some(delta.as_str()),
+            Progress::Done(_) => None,
+        })
+        .collect();
+    assert_eq!(text, SONG, "nothing of the cut reply went out");
+    assert_eq!(
+        steps.last(),
+        Some(&Progress::Done(WrittenSong::parse(SONG).unwrap()))
+    );
 }

@@ -35,6 +35,16 @@ pub const SONG: &str = "Title: Neon Nights\n\n[Verse 1]\nCity lights are burning
 
 /// A whole (non-streamed) chat completion whose message is `text`.
 pub fn chat_reply(text: &str) -> ResponseTemplate {
+    chat_reply_ending(text, "stop")
+}
+
+/// A whole chat completion that stopped at the token limit (`finish_reason:
+/// "length"`) after `text`.
+pub fn chat_reply_cut(text: &str) -> ResponseTemplate {
+    chat_reply_ending(text, "length")
+}
+
+fn chat_reply_ending(text: &str, finish_reason: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -43,7 +53,7 @@ pub fn chat_reply(text: &str) -> ResponseTemplate {
         "choices": [{
             "index": 0,
             "message": {"role": "assistant", "content": text, "refusal": null},
-            "finish_reason": "stop",
+            "finish_reason": finish_reason,
             "logprobs": null
         }],
         "usage": {"prompt_tokens": 50, "completion_tokens": 60, "total_tokens": 110}
@@ -52,11 +62,20 @@ pub fn chat_reply(text: &str) -> ResponseTemplate {
 
 /// A streamed chat completion: one SSE chunk per piece, in order, then `[DONE]`.
 pub fn chat_stream(pieces: &[&str]) -> ResponseTemplate {
+    chat_stream_ending(pieces, "stop")
+}
+
+/// A streamed chat completion that stops at the token limit after `pieces`.
+pub fn chat_stream_cut(pieces: &[&str]) -> ResponseTemplate {
+    chat_stream_ending(pieces, "length")
+}
+
+fn chat_stream_ending(pieces: &[&str], finish_reason: &str) -> ResponseTemplate {
     let mut body = sse_event(&chunk(json!({"role": "assistant", "content": ""}), None));
     for piece in pieces {
         body.push_str(&sse_event(&chunk(json!({"content": piece}), None)));
     }
-    body.push_str(&sse_event(&chunk(json!({}), Some("stop"))));
+    body.push_str(&sse_event(&chunk(json!({}), Some(finish_reason))));
     body.push_str("data: [DONE]\n\n");
     ResponseTemplate::new(200)
         .insert_header("content-type", "text/event-stream")

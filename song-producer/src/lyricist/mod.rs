@@ -15,7 +15,7 @@ use std::pin::Pin;
 
 use futures::{Stream, StreamExt, TryStreamExt, future::BoxFuture};
 pub use offline::{OfflineLyricist, compose};
-pub use openai::OpenAiLyricist;
+pub use openai::{MAX_COMPLETION_TOKENS, OpenAiLyricist};
 use superstar_openai::ProviderError;
 use tokio::time::Instant;
 

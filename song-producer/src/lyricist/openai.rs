@@ -8,6 +8,14 @@
 //! `Title: …` is asked for once more before the take fails as unusable (`UNAVAILABLE`).
 //! Nothing of such a reply reaches the client: streamed text is passed on only once
 //! its first line has been checked.
+//!
+//! A reply that stops at the token limit (`finish_reason: "length"`) is the start of a
+//! song, however well its first lines parse, and is never stored as one
+//! ([`ProviderError::Truncated`], `UNAVAILABLE`). A whole take, or a streamed one cut
+//! before any of its text went out, is asked for once more first. A streamed take cut
+//! after its text began to reach the client fails at once: a second reply under the
+//! same take would mix two texts in what the client has seen (`GenerateLyrics`, which
+//! sends only whole songs, asks again itself; see the studio).
 
 use std::sync::Arc;
 
@@ -27,11 +35,16 @@ use tokio::time::Instant;
 use super::{Deltas, Lyricist, LyricsError};
 use crate::domain::{SongBrief, WrittenSong};
 
-/// How many times a reply in the wrong format is asked for in all.
+/// How many times a reply in the wrong format, or cut at the token limit, is asked for
+/// in all.
 const FORMAT_ATTEMPTS: u32 = 2;
 
-/// The longest reply asked for, in tokens: a long song is well under half of it.
-const MAX_COMPLETION_TOKENS: u32 = 2_000;
+/// The most tokens a reply may use (`max_completion_tokens`). A song's text is under
+/// 1,000 tokens, but reasoning models (the default `gpt-5-mini` is one) spend hidden
+/// reasoning tokens from the same allowance, often thousands: at 2,000 a reply could
+/// stop mid-verse. 16,000 leaves them room to think and still bounds what a runaway
+/// reply costs.
+pub const MAX_COMPLETION_TOKENS: u32 = 16_000;
 
 const PRODUCER: &str = "\
 You are Max Platinum, the in-house songwriter and producer of Superstar, a record label. \
@@ -92,11 +105,22 @@ impl Lyricist for OpenAiLyricist {
                 }).await?;
                 // Hold the text back until its first line shows it is a song.
                 let mut head = String::new();
+                let mut truncated = false;
                 while !first_line_complete(&head) {
-                    match next_piece(&mut stream, deadline).await? {
-                        Some(piece) => head.push_str(&piece),
-                        None => break,
+                    match next_piece(&mut stream, deadline).await {
+                        Ok(Some(piece)) => head.push_str(&piece),
+                        Ok(None) => break,
+                        // Cut before any of it went out: it may be asked for again.
+                        Err(ProviderError::Truncated) if asked < FORMAT_ATTEMPTS => {
+                            truncated = true;
+                            break;
+                        }
+                        Err(error) => Err(error)?,
                     }
+                }
+                if truncated {
+                    tracing::warn!("the model's reply was cut off at the token limit; asking again");
+                    continue;
                 }
                 let first_line = head.trim_start().lines().next().unwrap_or_default();
                 if WrittenSong::title_line(first_line).is_some() {
@@ -126,7 +150,7 @@ impl Lyricist for OpenAiLyricist {
             let mut asked = 0;
             loop {
                 asked += 1;
-                let text = inner
+                let reply = inner
                     .settings
                     .retry
                     .run(deadline, || async {
@@ -139,21 +163,23 @@ impl Lyricist for OpenAiLyricist {
                         {
                             return Err(ProviderError::Rejected);
                         }
-                        Ok(choice.message.content.unwrap_or_default())
+                        if choice.finish_reason == Some(FinishReason::Length) {
+                            return Ok(Err(ProviderError::Truncated));
+                        }
+                        Ok(Ok(choice.message.content.unwrap_or_default()))
                     })
                     .await?;
-                match WrittenSong::parse(&text) {
-                    Ok(song) => return Ok(song),
-                    Err(reason) if asked >= FORMAT_ATTEMPTS => {
-                        return Err(ProviderError::Malformed(reason));
-                    }
-                    Err(reason) => {
-                        tracing::warn!(
-                            reason,
-                            "the model's reply is not in the song format; asking again"
-                        );
-                    }
+                let unusable = match reply {
+                    Ok(text) => match WrittenSong::parse(&text) {
+                        Ok(song) => return Ok(song),
+                        Err(reason) => ProviderError::Malformed(reason),
+                    },
+                    Err(truncated) => truncated,
+                };
+                if asked >= FORMAT_ATTEMPTS {
+                    return Err(unusable);
                 }
+                tracing::warn!(reason = %unusable, "the model's reply is unusable; asking again");
             }
         })
     }
@@ -207,7 +233,8 @@ fn messages(brief: &SongBrief) -> Vec<ChatCompletionRequestMessage> {
 }
 
 /// The next piece of text from a streamed reply, or `None` at its end. A refusal or
-/// a content filter stop is the provider's safety system rejecting the prompt.
+/// a content filter stop is the provider's safety system rejecting the prompt; a stop
+/// at the token limit is [`ProviderError::Truncated`], even after a last piece of text.
 async fn next_piece(
     stream: &mut async_openai::types::chat::ChatCompletionResponseStream,
     deadline: Instant,
@@ -225,6 +252,10 @@ async fn next_piece(
             || choice.finish_reason == Some(FinishReason::ContentFilter)
         {
             return Err(ProviderError::Rejected);
+        }
+        if choice.finish_reason == Some(FinishReason::Length) {
+            // Whatever text this chunk carries is part of what will not be stored.
+            return Err(ProviderError::Truncated);
         }
         match choice.delta.content {
             Some(text) if !text.is_empty() => return Ok(Some(text)),

@@ -344,3 +344,72 @@ async fn the_key_reaches_no_log_line_and_no_debug_output() {
     let printed = format!("{:?}", superstar_openai::Provider::OpenAi(settings));
     assert!(!printed.contains(KEY), "{printed}");
 }
+
+/// The first half of [`SONG`], which still parses as a song.
+fn cut_song() -> &'static str {
+    &SONG[..SONG.len() / 2]
+}
+
+#[tokio::test]
+async fn an_album_whose_replies_are_cut_at_the_token_limit_stores_nothing() {
+    let server = MockServer::start().await;
+    chat()
+        .and(whole)
+        .respond_with(openai::chat_reply_cut(cut_song()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    images()
+        .respond_with(openai::image_reply(&openai::png(8, 8), "unused"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let mut system = system(&server).await;
+
+    let error = make_album(&mut system, 1).await.unwrap_err();
+
+    assert_eq!(error.code(), Code::Unavailable, "{error:?}");
+    assert!(error.message().contains("cut off"), "{error:?}");
+    assert_eq!(stored_songs(&mut system).await, 0);
+}
+
+#[tokio::test]
+async fn generate_lyrics_asks_again_for_a_song_cut_at_the_token_limit() {
+    let server = MockServer::start().await;
+    let cut = openai::pieces(cut_song(), 9);
+    chat()
+        .and(streamed)
+        .respond_with(openai::chat_stream_cut(
+            &cut.iter().map(String::as_str).collect::<Vec<_>>(),
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .and(streamed)
+        .respond_with(openai::chat_stream(&[SONG]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut system = system(&server).await;
+
+    let songs: Vec<_> = system
+        .songs
+        .generate_lyrics(GenerateLyricsRequest {
+            genre: "synthwave".into(),
+            theme: "neon nights".into(),
+            songs_count: 1,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+
+    assert_eq!(songs.len(), 1);
+    let song = songs.into_iter().next().unwrap().unwrap();
+    let whole = song_producer::domain::WrittenSong::parse(SONG).unwrap();
+    assert_eq!(song.title, whole.title);
+    assert_eq!(stored_songs(&mut system).await, 1);
+}
