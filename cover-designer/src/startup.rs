@@ -37,13 +37,13 @@ pub enum StartupError {
 /// Connects and migrates the database, picks the painter and binds the listeners:
 /// a cover designer ready to serve.
 pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-    let pool = db::connect(settings.database_url.expose_secret(), &MIGRATIONS).await?;
+    let database = db::connect(settings.database_url.expose_secret(), &MIGRATIONS).await?;
     let painter: Arc<dyn Painter> = match settings.provider {
         Provider::Offline => Arc::new(OfflinePainter::default()),
         Provider::OpenAi(openai) => Arc::new(OpenAiPainter::new(openai)),
     };
     let model = painter.model().to_owned();
-    let service = CoverDesignerService::new(painter, CoverStore::new(pool));
+    let service = CoverDesignerService::new(painter, CoverStore::new(database));
     let host = ServiceHost::bind(&settings.host).await?.add_service(
         CoverDesignerServer::new(service)
             .max_decoding_message_size(MAX_REQUEST_MESSAGE_BYTES)

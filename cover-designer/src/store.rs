@@ -1,6 +1,6 @@
 //! Covers and their images in SQLite or PostgreSQL.
 
-use sqlx::{AnyPool, Row, any::AnyRow};
+use sqlx::{Row, any::AnyRow};
 use superstar_proto::v1::Cover;
 use superstar_server::db;
 use uuid::Uuid;
@@ -16,10 +16,10 @@ pub static MIGRATIONS: db::Migrations = db::Migrations {
 /// The media type of every stored image.
 pub const PNG: &str = "image/png";
 
-/// Where covers live. Cheap to clone: clones share the pool.
+/// Where covers live. Cheap to clone: clones share the pools.
 #[derive(Debug, Clone)]
 pub struct CoverStore {
-    pool: AnyPool,
+    db: db::Database,
 }
 
 /// A stored image and its media type.
@@ -34,9 +34,9 @@ pub struct StoredImage {
 const COVER_COLUMNS: &str = "id, description, mime_type, width, height, model, create_time";
 
 impl CoverStore {
-    /// A store on a migrated pool.
-    pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    /// A store on a migrated database.
+    pub fn new(db: db::Database) -> Self {
+        Self { db }
     }
 
     /// Stores a new cover with its image and returns it.
@@ -63,7 +63,7 @@ impl CoverStore {
         .bind(painting.revised_prompt.as_deref())
         .bind(model)
         .bind(create_time)
-        .execute(&self.pool)
+        .execute(self.db.writes())
         .await?;
         Ok(cover(
             id,
@@ -80,7 +80,7 @@ impl CoverStore {
     pub async fn get(&self, id: Uuid) -> Result<Option<Cover>, sqlx::Error> {
         let row = sqlx::query(&format!("SELECT {COVER_COLUMNS} FROM covers WHERE id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db.reads())
             .await?;
         row.map(|row| cover_from_row(&row)).transpose()
     }
@@ -89,7 +89,7 @@ impl CoverStore {
     pub async fn image(&self, id: Uuid) -> Result<Option<StoredImage>, sqlx::Error> {
         let row = sqlx::query("SELECT mime_type, image FROM covers WHERE id = $1")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db.reads())
             .await?;
         row.map(|row| {
             Ok(StoredImage {

@@ -10,6 +10,16 @@
 //! Replicas may start together on one database (`docker compose up --scale`), so
 //! migrating takes a lock: on PostgreSQL sqlx's own advisory lock, on SQLite (whose
 //! migrator takes none) an exclusive file lock beside the database file.
+//!
+//! SQLite lets one writer in at a time. Left to SQLite, concurrent writers each begin a
+//! transaction and then sleep in its busy handler (1, 2, 5 … 100 ms steps) until the
+//! file is free: the slow tail of every write. So a [`Database`] on SQLite has two
+//! pools: writes queue for its one connection, in the order they came, while reads run
+//! beside them on the others (WAL: readers never wait for the writer). The busy timeout
+//! stays for writers of other processes on the same file (replicas sharing a volume).
+//! `synchronous=NORMAL`, SQLite's advice for WAL: a commit survives the process
+//! crashing; only the last commits may be lost if the machine loses power. PostgreSQL
+//! queues writers itself: both pools are one.
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -57,8 +67,32 @@ pub enum DbError {
     },
 }
 
-/// Opens a pool on `url` and brings its schema up to date.
-pub async fn connect(url: &str, migrations: &Migrations) -> Result<AnyPool, DbError> {
+/// A service's database: the pool reads use, and the one writes queue on.
+#[derive(Debug, Clone)]
+pub struct Database {
+    reads: AnyPool,
+    writes: AnyPool,
+}
+
+impl Database {
+    /// Where reads go: several connections.
+    pub fn reads(&self) -> &AnyPool {
+        &self.reads
+    }
+
+    /// Where writes and transactions that write go: on SQLite one connection, so
+    /// writers wait their turn in the application instead of in SQLite's busy handler.
+    pub fn writes(&self) -> &AnyPool {
+        &self.writes
+    }
+}
+
+/// Connections for reads on SQLite (and for everything on PostgreSQL).
+const SQLITE_READERS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// Opens the database at `url` and brings its schema up to date.
+pub async fn connect(url: &str, migrations: &Migrations) -> Result<Database, DbError> {
     sqlx::any::install_default_drivers();
     let is_sqlite = url.starts_with("sqlite:");
     let sqlite_file = is_sqlite.then(|| sqlite_path(url)).flatten();
@@ -70,31 +104,67 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<AnyPool, DbEr
         return Err(DbError::Scheme);
     };
     let options = AnyConnectOptions::from_str(&url).map_err(DbError::Connect)?;
-    let pool = AnyPoolOptions::new()
-        .max_connections(if is_sqlite { 8 } else { 16 })
+    let database = if is_sqlite && sqlite_file.is_none() {
+        // In memory, each connection would be a database of its own: one for all.
+        let pool = pool(&options, 1, true).await?;
+        Database {
+            reads: pool.clone(),
+            writes: pool,
+        }
+    } else if is_sqlite {
+        Database {
+            reads: pool(&options, SQLITE_READERS, true).await?,
+            writes: pool(&options, 1, true).await?,
+        }
+    } else {
+        let pool = pool(&options, POSTGRES_CONNECTIONS, false).await?;
+        Database {
+            reads: pool.clone(),
+            writes: pool,
+        }
+    };
+    let _lock = match sqlite_file {
+        Some(file) => Some(lock_for_migrating(file).await?),
+        None => None,
+    };
+    migrator
+        .run(database.writes())
+        .await
+        .map_err(DbError::Migrate)?;
+    Ok(database)
+}
+
+/// A pool of up to `connections`, set up for SQLite when `is_sqlite`.
+async fn pool(
+    options: &AnyConnectOptions,
+    connections: u32,
+    is_sqlite: bool,
+) -> Result<AnyPool, DbError> {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        // A write waits behind the writes queued before it; at the stores' speed that
+        // is milliseconds, so this bound is only reached when the database is stuck.
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(move |connection, _| {
             Box::pin(async move {
                 if is_sqlite {
-                    // WAL lets readers run while a writer commits; the busy timeout makes a
-                    // second writer wait instead of failing; SQLite leaves foreign keys off
-                    // unless asked.
+                    // WAL lets readers run while a writer commits; NORMAL is durable in
+                    // WAL but for a power loss (see the module); the busy timeout makes a
+                    // writer of another process wait instead of failing; SQLite leaves
+                    // foreign keys off unless asked.
                     connection
-                        .execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                        .execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
                         .await?;
                 }
                 Ok(())
             })
         })
-        .connect_with(options)
+        .connect_with(options.clone())
         .await
-        .map_err(DbError::Connect)?;
-    let _lock = match sqlite_file {
-        Some(file) => Some(lock_for_migrating(file).await?),
-        None => None,
-    };
-    migrator.run(&pool).await.map_err(DbError::Migrate)?;
-    Ok(pool)
+        .map_err(DbError::Connect)
 }
 
 /// The file a SQLite URL names, or `None` for an in-memory database.
@@ -215,6 +285,99 @@ mod tests {
             }
         }
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A fresh SQLite database with one table, `notes`.
+    async fn notes_database(dir: &Path) -> Database {
+        let folder = dir.join("migrations");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(
+            folder.join("20260101000001_notes.sql"),
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);",
+        )
+        .unwrap();
+        let migrator: &'static Migrator = Box::leak(Box::new(Migrator::new(folder).await.unwrap()));
+        let migrations: &'static Migrations = Box::leak(Box::new(Migrations {
+            sqlite: migrator,
+            postgres: migrator,
+        }));
+        connect(&format!("sqlite://{}/notes.db", dir.display()), migrations)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_writes_queue_on_one_connection_while_reads_run_beside_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = notes_database(dir.path()).await;
+        assert_eq!(database.writes().options().get_max_connections(), 1);
+        assert_eq!(
+            database.reads().options().get_max_connections(),
+            SQLITE_READERS
+        );
+        for pool in [database.reads(), database.writes()] {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            // 1 is NORMAL (FULL, SQLite's default, is 2).
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(synchronous, 1);
+        }
+
+        // A write transaction holds the one writer: reads go on, the next write waits.
+        let mut open = database.writes().begin().await.unwrap();
+        sqlx::query("INSERT INTO notes (body) VALUES ('first')")
+            .execute(&mut *open)
+            .await
+            .unwrap();
+        let read = tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM notes").fetch_one(database.reads()),
+        )
+        .await
+        .expect("a read does not wait for the writer")
+        .unwrap();
+        assert_eq!(read, 0, "the open transaction is not visible");
+        let queued = {
+            let writes = database.writes().clone();
+            tokio::spawn(async move {
+                sqlx::query("INSERT INTO notes (body) VALUES ('second')")
+                    .execute(&writes)
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!queued.is_finished(), "the second write waits its turn");
+        open.commit().await.unwrap();
+        queued.await.unwrap().unwrap();
+
+        // Many writers at once all commit, one after another, none refused as busy.
+        let writers: Vec<_> = (0..64)
+            .map(|n| {
+                let writes = database.writes().clone();
+                tokio::spawn(async move {
+                    let mut tx = writes.begin().await?;
+                    sqlx::query("INSERT INTO notes (body) VALUES ($1)")
+                        .bind(format!("note {n}"))
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap().expect("every writer commits");
+        }
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
+            .fetch_one(database.reads())
+            .await
+            .unwrap();
+        assert_eq!(count, 66);
     }
 
     #[test]

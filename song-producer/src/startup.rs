@@ -52,7 +52,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         .tls
         .client_config(&settings.cover_designer.domain()?)?;
     let covers = CoverClient::new(&settings.cover_designer.url, covers)?;
-    let pool = db::connect(settings.database_url.expose_secret(), &MIGRATIONS).await?;
+    let database = db::connect(settings.database_url.expose_secret(), &MIGRATIONS).await?;
     let lyricist: Arc<dyn Lyricist> = match settings.provider {
         Provider::Offline => Arc::new(OfflineLyricist::with_typing_delay(
             settings.offline_typing_delay,
@@ -61,7 +61,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     };
     let lyricist_model = lyricist.model().to_owned();
     let budget = ModelBudget::new(settings.budget);
-    let studio = Studio::new(lyricist, SongStore::new(pool), covers, budget);
+    let studio = Studio::new(lyricist, SongStore::new(database), covers, budget);
     let host = ServiceHost::bind(&settings.host).await?.add_service(
         SongProducerServer::new(SongProducerService::new(studio))
             .max_decoding_message_size(MAX_REQUEST_MESSAGE_BYTES)

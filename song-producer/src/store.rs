@@ -4,7 +4,7 @@
 //! nothing behind. Songs made on their own (GenerateLyrics, Jam) have no album.
 
 use prost::Message;
-use sqlx::{Any, AnyPool, Row, Transaction, any::AnyRow};
+use sqlx::{Any, Row, Transaction, any::AnyRow};
 use superstar_proto::v1::{Album, Cover, Song};
 use superstar_server::db;
 use uuid::Uuid;
@@ -59,21 +59,21 @@ pub struct SongPage {
 
 const SONG_COLUMNS: &str = "id, album_id, title, genre, theme, lyrics, model, create_time";
 
-/// Where songs and albums live. Cheap to clone: clones share the pool.
+/// Where songs and albums live. Cheap to clone: clones share the pools.
 #[derive(Debug, Clone)]
 pub struct SongStore {
-    pool: AnyPool,
+    db: db::Database,
 }
 
 impl SongStore {
-    /// A store on a migrated pool.
-    pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    /// A store on a migrated database.
+    pub fn new(db: db::Database) -> Self {
+        Self { db }
     }
 
     /// Stores a song that belongs to no album.
     pub async fn insert_song(&self, song: &NewSong<'_>) -> Result<Song, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.writes().begin().await?;
         let stored = insert_song(&mut tx, song, None, 1, db::now_micros()).await?;
         tx.commit().await?;
         Ok(stored)
@@ -83,7 +83,7 @@ impl SongStore {
     pub async fn insert_album(&self, album: &NewAlbum<'_>) -> Result<Album, sqlx::Error> {
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.writes().begin().await?;
         sqlx::query("INSERT INTO albums (id, title, genre, theme, cover, create_time) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id.to_string())
             .bind(album.title)
@@ -113,7 +113,7 @@ impl SongStore {
     pub async fn song(&self, id: Uuid) -> Result<Option<Song>, sqlx::Error> {
         sqlx::query(&format!("SELECT {SONG_COLUMNS} FROM songs WHERE id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.db.reads())
             .await?
             .map(|row| song_from_row(&row))
             .transpose()
@@ -125,7 +125,7 @@ impl SongStore {
             "SELECT id, title, genre, theme, cover, create_time FROM albums WHERE id = $1",
         )
         .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.db.reads())
         .await?
         else {
             return Ok(None);
@@ -134,7 +134,7 @@ impl SongStore {
             "SELECT {SONG_COLUMNS} FROM songs WHERE album_id = $1 ORDER BY track"
         ))
         .bind(id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(self.db.reads())
         .await?
         .iter()
         .map(song_from_row)
@@ -195,7 +195,10 @@ impl SongStore {
                 .bind(cursor.id.to_string());
         }
         // One more than asked tells whether another page exists.
-        let rows = query.bind(limit as i64 + 1).fetch_all(&self.pool).await?;
+        let rows = query
+            .bind(limit as i64 + 1)
+            .fetch_all(self.db.reads())
+            .await?;
         let more = rows.len() > limit;
         let mut songs = Vec::with_capacity(limit);
         let mut last = None;

@@ -11,6 +11,7 @@ mod jam;
 mod limits;
 mod openai;
 mod operations;
+mod postgres_tls;
 mod songs;
 mod transport;
 
