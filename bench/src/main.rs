@@ -10,12 +10,14 @@
 //! - `first-line`: time to the first streamed `Jam` delta through Envoy, and to the
 //!   stub's own first token, asked for directly;
 //! - `jam-rss`: the services' resident memory with N `Jam` streams open;
+//! - `fairness`: one client's reads alone, then while another floods the gateway;
 //! - `h2load-summary`, `wrk-summary`: those tools' output as result lines;
 //! - `report`: the result lines as a Markdown page.
 //!
 //! Only loopback addresses are used, and every load step runs for a fixed time.
 
 mod args;
+mod fairness;
 mod first_line;
 mod grpc_load;
 mod jam_rss;
@@ -30,7 +32,7 @@ async fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() {
         eprintln!(
-            "usage: superstar-bench grpc-load|stub|first-line|jam-rss|h2load-summary|wrk-summary|report [--flag value]..."
+            "usage: superstar-bench grpc-load|stub|first-line|jam-rss|fairness|h2load-summary|wrk-summary|report [--flag value]..."
         );
         return ExitCode::from(2);
     }
@@ -47,6 +49,7 @@ async fn main() -> ExitCode {
         "stub" => stub::run(&args).await,
         "first-line" => first_line::run(&args).await,
         "jam-rss" => jam_rss::run(&args).await,
+        "fairness" => fairness::run(&args).await,
         "h2load-summary" => report::h2load_summary(&args),
         "wrk-summary" => report::wrk_summary(&args),
         "report" => report::run(&args),

@@ -271,12 +271,17 @@ async fn a_reply_in_the_wrong_format_is_asked_for_once_more() {
         .mount(&server)
         .await;
 
-    let steps: Vec<Progress> = write_with_progress(&lyricist(&server), &brief(), soon(5_000))
+    // Nothing of the first reply reached the client.
+    the_take_is_the_second_reply(&server).await;
+}
+
+/// Writes a take against `server`, whose second reply is [`SONG`]: the client sees that
+/// reply's text, and nothing of the first, then the song.
+async fn the_take_is_the_second_reply(server: &MockServer) {
+    let steps: Vec<Progress> = write_with_progress(&lyricist(server), &brief(), soon(5_000))
         .try_collect()
         .await
         .unwrap();
-
-    // Nothing of the first reply reached the client.
     let text: String = steps
         .iter()
         .filter_map(|step| match step {
@@ -284,7 +289,7 @@ async fn a_reply_in_the_wrong_format_is_asked_for_once_more() {
             Progress::Done(_) => None,
         })
         .collect();
-    assert_eq!(text, SONG);
+    assert_eq!(text, SONG, "nothing of the first reply went out");
     assert_eq!(
         steps.last(),
         Some(&Progress::Done(WrittenSong::parse(SONG).unwrap()))
@@ -499,21 +504,5 @@ async fn a_streamed_take_cut_before_any_text_went_out_is_asked_for_once_more() {
         .mount(&server)
         .await;
 
-    let steps: Vec<Progress> = write_with_progress(&lyricist(&server), &brief(), soon(5_000))
-        .try_collect()
-        .await
-        .unwrap();
-
-    let text: String = steps
-        .iter()
-        .filter_map(|step| match step {
-            Progress::Delta(delta) => Some(delta.as_str()),
-            Progress::Done(_) => None,
-        })
-        .collect();
-    assert_eq!(text, SONG, "nothing of the cut reply went out");
-    assert_eq!(
-        steps.last(),
-        Some(&Progress::Done(WrittenSong::parse(SONG).unwrap()))
-    );
+    the_take_is_the_second_reply(&server).await;
 }

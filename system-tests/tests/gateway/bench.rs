@@ -22,6 +22,7 @@ fn bin_bench_measures_everything_and_writes_its_page() {
         .env("BENCH_WARMUP_MS", "1000")
         .env("BENCH_CONCURRENCY", "1 4")
         .env("BENCH_STREAMS", "10")
+        .env("BENCH_FAIRNESS_SAMPLES", "50")
         .env("BENCH_OUT", &page)
         .output()
         .expect("bin/bench runs");
@@ -60,6 +61,8 @@ fn bin_bench_measures_everything_and_writes_its_page() {
         "### Where the CPU goes",
         "the first `Jam` delta through Envoy",
         "| 10 open `Jam` streams |",
+        "## 7. Fairness: one client floods, another reads",
+        "while another floods ≤ 2× its p99 alone",
         "## The offline painter",
         "## Targets",
         "first streamed line ≤ the stub's first token + 10 ms",
