@@ -2,7 +2,8 @@
 //!
 //! Bob (`--api-key`) sends `--samples` `GetSong` calls one after another over one
 //! connection, first alone, then while alice (`--flood-key`) sends as fast as the
-//! gateway answers over `--flood-connections` connections. `bin/bench` runs this with
+//! gateway answers over `--flood-connections` connections, `--flood-streams` calls in
+//! flight on each. `bin/bench` runs this with
 //! the read limits at a real size, so alice's bucket runs dry at once and most of her
 //! calls are refused (`RESOURCE_EXHAUSTED`): what the flood costs bob is then the CPU
 //! the gateway spends refusing her, not his bucket. Each client has a runtime and an
@@ -31,6 +32,7 @@ use crate::{
 pub async fn run(args: &Args) -> Result<(), String> {
     let samples: usize = args.number("samples", 300)?;
     let flood_connections: usize = args.number("flood-connections", 2)?;
+    let flood_streams: usize = args.number("flood-streams", 16)?;
     let song_id = args.text("song-id")?.to_owned();
     let bob_key = args.text("api-key")?.to_owned();
     let alice_key = args.text("flood-key")?.to_owned();
@@ -55,7 +57,15 @@ pub async fn run(args: &Args) -> Result<(), String> {
                 .enable_all()
                 .build()
                 .expect("a runtime for the flood")
-                .block_on(flood(flood_channels, key, song_id, stop, refused, answered))
+                .block_on(flood(
+                    flood_channels,
+                    flood_streams,
+                    key,
+                    song_id,
+                    stop,
+                    refused,
+                    answered,
+                ))
         })
     };
     // The flood is on once alice is being refused.
@@ -78,6 +88,7 @@ pub async fn run(args: &Args) -> Result<(), String> {
             "kind": "fairness",
             "samples": samples,
             "flood_connections": flood_connections,
+            "flood_streams": flood_streams,
             "alone_p50_ms": ms(quantile(&mut alone, 0.50)),
             "alone_p99_ms": ms(quantile(&mut alone, 0.99)),
             "flood_p50_ms": ms(quantile(&mut flooded, 0.50)),
@@ -121,9 +132,11 @@ async fn reads(
     Ok(latencies)
 }
 
-/// Alice: every connection sends as fast as the gateway answers, until `stop`.
+/// Alice: `streams` callers on every connection, each sending as fast as the gateway
+/// answers, until `stop`.
 async fn flood(
     channels: Vec<Channel>,
+    streams: usize,
     key: String,
     song_id: String,
     stop: Arc<AtomicBool>,
@@ -131,7 +144,8 @@ async fn flood(
     answered: Arc<AtomicU64>,
 ) -> Result<(), String> {
     let senders: Vec<_> = channels
-        .into_iter()
+        .iter()
+        .flat_map(|channel| std::iter::repeat_n(channel.clone(), streams))
         .map(|channel| {
             let (key, song_id) = (key.clone(), song_id.clone());
             let (stop, refused, answered) = (stop.clone(), refused.clone(), answered.clone());

@@ -332,28 +332,33 @@ pub fn render(lines: &[Value]) -> String {
         }
     }
 
-    let fairness = of_kind(lines, "fairness").next();
-    if let Some(line) = fairness {
+    let fairness: Vec<&Value> = of_kind(lines, "fairness").collect();
+    if let Some(first) = fairness.first() {
         page.push_str("\n## 7. Fairness: one client floods, another reads\n\n");
         let _ = writeln!(
             page,
-            "Two clients through Envoy, the read limit at 100/s with a burst of 700. Bob sends {} \
+            "Two clients through Envoy, the read limit at 100/s with a burst of 1400. Bob sends {} \
              `GetSong` calls one after another over one connection, alone, then while alice \
-             floods over {} connections as fast as Envoy answers: {} of her calls were refused \
-             (`RESOURCE_EXHAUSTED`), {} answered, and none of bob's failed.\n",
-            line["samples"],
-            line["flood_connections"],
-            line["flood_refused"],
-            line["flood_answered"]
+             floods over {} connections as fast as Envoy answers, with one call or several in \
+             flight on each. None of bob's calls failed; alice's beyond her bucket were refused \
+             (`RESOURCE_EXHAUSTED`).\n",
+            first["samples"], first["flood_connections"]
         );
-        page.push_str("| bob's read | alone | while alice floods | ratio |\n|---|---|---|---|\n");
-        for quantile in ["p50", "p99"] {
-            let alone = number(&line[format!("alone_{quantile}_ms").as_str()]);
-            let flooded = number(&line[format!("flood_{quantile}_ms").as_str()]);
+        page.push_str(
+            "| alice's calls in flight per connection | her calls refused / answered | bob's p50 alone → flooded | bob's p99 alone → flooded | p99 ratio |\n|---|---|---|---|---|\n",
+        );
+        for line in &fairness {
             let _ = writeln!(
                 page,
-                "| {quantile} | {alone} ms | {flooded} ms | {:.2} |",
-                flooded / alone
+                "| {} | {} / {} | {} → {} ms | {} → {} ms | {:.2} |",
+                line["flood_streams"],
+                line["flood_refused"],
+                line["flood_answered"],
+                line["alone_p50_ms"],
+                line["flood_p50_ms"],
+                line["alone_p99_ms"],
+                line["flood_p99_ms"],
+                number(&line["flood_p99_ms"]) / number(&line["alone_p99_ms"])
             );
         }
     }
@@ -408,11 +413,12 @@ pub fn render(lines: &[Value]) -> String {
             );
         }
     }
-    if let Some(line) = fairness {
+    for line in &fairness {
         let ratio = number(&line["flood_p99_ms"]) / number(&line["alone_p99_ms"]);
         let _ = writeln!(
             page,
-            "| a client's p99 while another floods ≤ 2× its p99 alone | {ratio:.2}× | {} |",
+            "| a client's p99 while another floods ({} in flight per connection) ≤ 2× its p99 alone | {ratio:.2}× | {} |",
+            line["flood_streams"],
             verdict(ratio <= 2.0)
         );
     }
@@ -473,7 +479,7 @@ mod tests {
             json!({"kind": "load", "label": "envoy-grpc", "concurrency": 64, "rps": 6000.0, "p50_ms": 2.5, "p99_ms": 6.0, "errors": 0}),
             json!({"kind": "load", "label": "envoy-json", "concurrency": 64, "rps": 4000.0, "p50_ms": 3.5, "p99_ms": 9.0, "errors": 0}),
             json!({"kind": "rss", "streams": 0, "mib": {"song-producer": 12.5, "cover-designer": 30.5}}),
-            json!({"kind": "fairness", "samples": 300, "flood_connections": 2, "alone_p50_ms": 0.5, "alone_p99_ms": 1.0, "flood_p50_ms": 0.6, "flood_p99_ms": 2.5, "flood_refused": 900, "flood_answered": 700}),
+            json!({"kind": "fairness", "samples": 300, "flood_connections": 2, "flood_streams": 16, "alone_p50_ms": 0.5, "alone_p99_ms": 1.0, "flood_p50_ms": 0.6, "flood_p99_ms": 2.5, "flood_refused": 900, "flood_answered": 700}),
         ];
         let page = render(&lines);
         assert!(
@@ -490,9 +496,12 @@ mod tests {
             page.contains("cover-designer ≤ 20 MiB RSS idle | 30.5 MiB | **missed**"),
             "{page}"
         );
-        assert!(page.contains("| p99 | 1 ms | 2.5 ms | 2.50 |"), "{page}");
         assert!(
-            page.contains("its p99 alone | 2.50× | **missed**"),
+            page.contains("| 16 | 900 / 700 | 0.5 → 0.6 ms | 1.0 → 2.5 ms | 2.50 |"),
+            "{page}"
+        );
+        assert!(
+            page.contains("(16 in flight per connection) ≤ 2× its p99 alone | 2.50× | **missed**"),
             "{page}"
         );
     }
