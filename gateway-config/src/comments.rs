@@ -8,6 +8,9 @@ pub(crate) fn comment(key: &str) -> Option<&'static str> {
         "overload_manager" => {
             "Envoy's own ceilings, before the machine's: past 95% of the heap it gives memory back,\npast 98% it answers new requests 503 instead of running out of memory."
         }
+        "http.max_requests_per_io_cycle" => {
+            "One request from a connection per turn of the worker: a client with many calls in\nflight cannot make every other client on that worker wait behind them all."
+        }
         "max_active_downstream_connections" => {
             "Open client connections, every client together (GATEWAY_MAX_CONNECTIONS). Beyond it\nnew connections are closed as they arrive; established clients keep working."
         }

@@ -238,6 +238,7 @@ mod tests {
         let config = render(&settings(), Profile::Compose);
         for field in [
             "overload_manager",
+            "http.max_requests_per_io_cycle",
             "max_active_downstream_connections",
             "per_connection_buffer_limit_bytes",
             "transport_socket_connect_timeout",

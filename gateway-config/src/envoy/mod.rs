@@ -12,7 +12,8 @@
 //! - `rate_limits`: the token buckets, one per client and class of route;
 //! - `clusters`: the services, reached over mutual TLS and health-checked, with
 //!   circuit breakers;
-//! - `overload`: Envoy's own ceilings on heap and client connections;
+//! - `overload`: Envoy's own ceilings on heap and client connections, and the runtime
+//!   flag that keeps one connection from taking a worker's whole turn;
 //! - `tls`: the TLS contexts the listener and the clusters share.
 //!
 //! [`Bootstrap::gateway`] assembles the whole config from the settings and a
@@ -42,6 +43,7 @@ use crate::{
 pub struct Bootstrap {
     admin: Admin,
     overload_manager: overload::OverloadManager,
+    layered_runtime: overload::LayeredRuntime,
     static_resources: StaticResources,
 }
 
@@ -53,6 +55,7 @@ impl Bootstrap {
                 address: Address::new("127.0.0.1", ADMIN_PORT),
             },
             overload_manager: overload::overload_manager(settings),
+            layered_runtime: overload::layered_runtime(),
             static_resources: StaticResources {
                 listeners: vec![listener::gateway(settings, profile)],
                 clusters: clusters::clusters(profile),

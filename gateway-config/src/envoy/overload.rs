@@ -1,5 +1,6 @@
 //! The overload manager: what Envoy does when it runs short of memory or connections,
-//! before the machine does.
+//! before the machine does; and the runtime flag that shares a worker fairly between
+//! connections.
 
 use serde::Serialize;
 
@@ -85,5 +86,41 @@ pub(super) fn overload_manager(settings: &GatewaySettings) -> OverloadManager {
             on_heap("envoy.overload_actions.shrink_heap", 0.95),
             on_heap("envoy.overload_actions.stop_accepting_requests", 0.98),
         ],
+    }
+}
+
+/// Runtime values set in the config itself (a static layer).
+#[derive(Debug, Serialize)]
+pub(super) struct LayeredRuntime {
+    layers: Vec<RuntimeLayer>,
+}
+
+#[derive(Debug, Serialize)]
+struct RuntimeLayer {
+    name: &'static str,
+    static_layer: StaticLayer,
+}
+
+#[derive(Debug, Serialize)]
+struct StaticLayer {
+    #[serde(rename = "http.max_requests_per_io_cycle")]
+    max_requests_per_io_cycle: u32,
+}
+
+/// Requests Envoy takes from one connection each time it reads from it. Unset, a
+/// worker handles every request one read brings before it turns to the next connection:
+/// a client with many calls in flight makes every other client on that worker wait
+/// behind them (Envoy's own mitigation for such floods, added with the rapid-reset
+/// fixes, is this flag at 1).
+pub const MAX_REQUESTS_PER_IO_CYCLE: u32 = 1;
+
+pub(super) fn layered_runtime() -> LayeredRuntime {
+    LayeredRuntime {
+        layers: vec![RuntimeLayer {
+            name: "static",
+            static_layer: StaticLayer {
+                max_requests_per_io_cycle: MAX_REQUESTS_PER_IO_CYCLE,
+            },
+        }],
     }
 }
