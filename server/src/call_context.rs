@@ -30,7 +30,7 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_millis(50);
 pub struct CallContext {
     request_id: Option<AsciiMetadataValue>,
     deadline: Option<Instant>,
-    client: String,
+    client: Option<AsciiMetadataValue>,
 }
 
 impl CallContext {
@@ -45,18 +45,17 @@ impl CallContext {
         Self {
             request_id: metadata.get(REQUEST_ID).cloned(),
             deadline,
-            client: metadata
-                .get(CLIENT)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default()
-                .to_owned(),
+            client: metadata.get(CLIENT).cloned(),
         }
     }
 
     /// The client the gateway authenticated; empty for a caller that did not come
     /// through the gateway (such callers share one budget).
     pub fn client(&self) -> &str {
-        &self.client
+        self.client
+            .as_ref()
+            .and_then(|client| client.to_str().ok())
+            .unwrap_or_default()
     }
 
     /// The request id, if there is one.

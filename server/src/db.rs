@@ -260,18 +260,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn replicas_starting_together_migrate_once() {
         let dir = std::env::temp_dir().join(format!("superstar-db-{}", uuid::Uuid::new_v4()));
-        let folder = dir.join("migrations");
-        std::fs::create_dir_all(&folder).unwrap();
-        std::fs::write(
-            folder.join("20260101000001_songs.sql"),
+        let migrations = one_migration(
+            &dir,
             "CREATE TABLE songs (id TEXT PRIMARY KEY);\nCREATE TABLE albums (id TEXT PRIMARY KEY);",
         )
-        .unwrap();
-        let migrator: &'static Migrator = Box::leak(Box::new(Migrator::new(folder).await.unwrap()));
-        let migrations: &'static Migrations = Box::leak(Box::new(Migrations {
-            sqlite: migrator,
-            postgres: migrator,
-        }));
+        .await;
         for round in 0..5 {
             let url = format!("sqlite://{}/round-{round}.db", dir.display());
             let replicas: Vec<_> = (0..6)
@@ -287,20 +280,26 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    /// A fresh SQLite database with one table, `notes`.
-    async fn notes_database(dir: &Path) -> Database {
+    /// Migrations of one step, `sql`, kept in `dir/migrations` (leaked: `connect` wants
+    /// them for the life of the program, as the services' are).
+    async fn one_migration(dir: &Path, sql: &str) -> &'static Migrations {
         let folder = dir.join("migrations");
         std::fs::create_dir_all(&folder).unwrap();
-        std::fs::write(
-            folder.join("20260101000001_notes.sql"),
-            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);",
-        )
-        .unwrap();
+        std::fs::write(folder.join("20260101000001_first.sql"), sql).unwrap();
         let migrator: &'static Migrator = Box::leak(Box::new(Migrator::new(folder).await.unwrap()));
-        let migrations: &'static Migrations = Box::leak(Box::new(Migrations {
+        Box::leak(Box::new(Migrations {
             sqlite: migrator,
             postgres: migrator,
-        }));
+        }))
+    }
+
+    /// A fresh SQLite database with one table, `notes`.
+    async fn notes_database(dir: &Path) -> Database {
+        let migrations = one_migration(
+            dir,
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);",
+        )
+        .await;
         connect(&format!("sqlite://{}/notes.db", dir.display()), migrations)
             .await
             .unwrap()

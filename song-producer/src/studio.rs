@@ -126,7 +126,9 @@ impl Studio {
     /// One song for a client that sees only whole songs. Streamed from the model all
     /// the same: the stream shows the model is making progress, and fails as soon as it
     /// stops. Since none of its text has gone out, a reply cut at the token limit is
-    /// asked for once more.
+    /// asked for once more. (The lyricist itself asks again for a reply cut before its
+    /// first line, so a song whose replies are cut at both points costs at most four
+    /// calls; a cut reply is never stored either way.)
     async fn write_unseen(
         &self,
         brief: &SongBrief,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use superstar_proto::v1::{
     Album, GenerateLyricsRequest, GetCoverImageRequest, JamRequest, JamStart, ListSongsRequest,
-    jam_reply::Event, jam_request::Action,
+    Song, jam_reply::Event, jam_request::Action,
 };
 use superstar_system_tests::TestSystem;
 use superstar_testkit::openai::{self, CHAT_MODEL, IMAGE_MODEL, SONG};
@@ -51,6 +51,22 @@ async fn make_album(system: &mut TestSystem, count: i32) -> Result<Album, Status
         .make_me_superstar(album_request("synthwave", "neon nights", count))
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// `GenerateLyrics` for `count` synthwave songs about neon nights: every item streamed.
+async fn generate_lyrics(system: &mut TestSystem, count: i32) -> Vec<Result<Song, Status>> {
+    system
+        .songs
+        .generate_lyrics(GenerateLyricsRequest {
+            genre: "synthwave".into(),
+            theme: "neon nights".into(),
+            songs_count: count,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await
 }
 
 async fn stored_songs(system: &mut TestSystem) -> usize {
@@ -161,18 +177,7 @@ async fn generate_lyrics_streams_each_song_the_model_wrote() {
         .await;
     let mut system = system(&server).await;
 
-    let songs: Vec<_> = system
-        .songs
-        .generate_lyrics(GenerateLyricsRequest {
-            genre: "synthwave".into(),
-            theme: "neon nights".into(),
-            songs_count: 3,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .collect()
-        .await;
+    let songs = generate_lyrics(&mut system, 3).await;
 
     assert_eq!(songs.len(), 3);
     assert!(
@@ -394,18 +399,7 @@ async fn generate_lyrics_asks_again_for_a_song_cut_at_the_token_limit() {
         .await;
     let mut system = system(&server).await;
 
-    let songs: Vec<_> = system
-        .songs
-        .generate_lyrics(GenerateLyricsRequest {
-            genre: "synthwave".into(),
-            theme: "neon nights".into(),
-            songs_count: 1,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .collect()
-        .await;
+    let songs = generate_lyrics(&mut system, 1).await;
 
     assert_eq!(songs.len(), 1);
     let song = songs.into_iter().next().unwrap().unwrap();
