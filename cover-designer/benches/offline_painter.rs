@@ -19,6 +19,7 @@ fn paint(c: &mut Criterion) {
             description: description.into(),
             title: String::new(),
             genre: genre.into(),
+            ..Default::default()
         })
         .expect("a valid brief");
         group.bench_function(genre, |b| {

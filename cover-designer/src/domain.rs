@@ -47,6 +47,7 @@ mod tests {
             description: description.into(),
             title: title.into(),
             genre: genre.into(),
+            ..Default::default()
         }
     }
 

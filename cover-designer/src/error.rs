@@ -1,6 +1,9 @@
 //! The cover designer's errors and the one place they become gRPC statuses.
 
-use superstar_server::request_fields::InvalidField;
+use superstar_server::{
+    idempotency::{ClaimError, IdempotencyError},
+    request_fields::InvalidField,
+};
 use tonic::Status;
 
 use crate::painter::PaintError;
@@ -17,6 +20,12 @@ pub enum Error {
     /// The painter failed.
     #[error(transparent)]
     Paint(#[from] PaintError),
+    /// The request id cannot be used, or its first request's reply not read.
+    #[error(transparent)]
+    RequestId(#[from] IdempotencyError),
+    /// The order was withdrawn while it was painted.
+    #[error(transparent)]
+    Withdrawn(#[from] ClaimError),
     /// The database failed.
     #[error("storage failed: {0}")]
     Storage(#[from] sqlx::Error),
@@ -27,9 +36,13 @@ impl From<Error> for Status {
         match error {
             Error::InvalidArgument(field) => Status::invalid_argument(field.to_string()),
             Error::NotFound(_) => Status::not_found(error.to_string()),
+            Error::RequestId(error) => error.to_status(),
+            Error::Withdrawn(ClaimError::Lost) => Status::aborted(error.to_string()),
             // The description is what the client wrote into the prompt.
             Error::Paint(PaintError::Provider(provider)) => provider.to_status("description"),
-            Error::Paint(PaintError::Failed(_)) | Error::Storage(_) => {
+            Error::Paint(PaintError::Failed(_))
+            | Error::Storage(_)
+            | Error::Withdrawn(ClaimError::Storage(_)) => {
                 // The details are for the operator, not the client.
                 tracing::error!(error = %error, "request failed");
                 Status::internal("internal error")

@@ -1,15 +1,21 @@
-//! The `superstar.v1.CoverDesigner` handlers: parse, paint or look up, answer.
+//! The `superstar.v1.CoverDesigner` handlers (parse, paint or look up, answer) and the
+//! internal `CoverDesignerInternal` the song producer withdraws its orders with.
 
 use std::sync::Arc;
 
 use superstar_proto::{
     google::api::HttpBody,
     v1::{
-        Cover, DesignCoverRequest, GetCoverImageRequest, GetCoverRequest,
+        Cover, DesignCoverRequest, GetCoverImageRequest, GetCoverRequest, WithdrawCoverRequest,
+        cover_designer_internal_server::CoverDesignerInternal,
         cover_designer_server::CoverDesigner,
     },
 };
-use superstar_server::{call_context::CallContext, request_fields::resource_id};
+use superstar_server::{
+    call_context::CallContext,
+    idempotency::{Begun, Fingerprint, RequestId, RequestIds},
+    request_fields::{InvalidField, resource_id},
+};
 use tonic::{Request, Response, Status};
 
 use crate::{domain::CoverBrief, error::Error, painter::Painter, store::CoverStore};
@@ -18,12 +24,18 @@ use crate::{domain::CoverBrief, error::Error, painter::Painter, store::CoverStor
 pub struct CoverDesignerService {
     painter: Arc<dyn Painter>,
     store: CoverStore,
+    requests: RequestIds,
 }
 
 impl CoverDesignerService {
-    /// A service painting with `painter` and keeping covers in `store`.
-    pub fn new(painter: Arc<dyn Painter>, store: CoverStore) -> Self {
-        Self { painter, store }
+    /// A service painting with `painter`, keeping covers in `store` and the request ids
+    /// of `DesignCover` in `requests`.
+    pub fn new(painter: Arc<dyn Painter>, store: CoverStore, requests: RequestIds) -> Self {
+        Self {
+            painter,
+            store,
+            requests,
+        }
     }
 }
 
@@ -34,7 +46,27 @@ impl CoverDesigner for CoverDesignerService {
         request: Request<DesignCoverRequest>,
     ) -> Result<Response<Cover>, Status> {
         let context = CallContext::from_metadata(request.metadata());
-        let brief = CoverBrief::parse(request.into_inner()).map_err(Error::from)?;
+        let mut request = request.into_inner();
+        let request_id = RequestId::parse(&request.request_id).map_err(Error::from)?;
+        request.request_id.clear();
+        let fingerprint = Fingerprint::of("DesignCover", [&request]);
+        let brief = CoverBrief::parse(request).map_err(Error::from)?;
+        // A repeat of a request id is answered from its first reply; a first one is
+        // claimed, and its claim released if painting fails.
+        let claim = match request_id {
+            None => None,
+            Some(id) => {
+                let begun = self
+                    .requests
+                    .begin(context.client(), id, &fingerprint, context.give_up_at())
+                    .await
+                    .map_err(Error::from)?;
+                match begun {
+                    Begun::Replay(cover) => return Ok(Response::new(cover)),
+                    Begun::Fresh(claim) => Some(claim),
+                }
+            }
+        };
         let painting = self
             .painter
             .paint(&brief, context.give_up_at())
@@ -42,9 +74,8 @@ impl CoverDesigner for CoverDesignerService {
             .map_err(Error::from)?;
         let cover = self
             .store
-            .insert(&brief, &painting, self.painter.model())
-            .await
-            .map_err(Error::from)?;
+            .insert(&brief, &painting, self.painter.model(), claim)
+            .await?;
         tracing::info!(cover_id = %cover.id, bytes = painting.png.len(), "cover painted");
         Ok(Response::new(cover))
     }
@@ -74,5 +105,36 @@ impl CoverDesigner for CoverDesignerService {
             data: image.data,
             extensions: Vec::new(),
         }))
+    }
+}
+
+/// Only the song producer calls this service: the gateway routes none of its paths.
+pub struct CoverDesignerInternalService {
+    store: CoverStore,
+}
+
+impl CoverDesignerInternalService {
+    /// Withdraws orders from `store`.
+    pub fn new(store: CoverStore) -> Self {
+        Self { store }
+    }
+}
+
+#[tonic::async_trait]
+impl CoverDesignerInternal for CoverDesignerInternalService {
+    async fn withdraw_cover(
+        &self,
+        request: Request<WithdrawCoverRequest>,
+    ) -> Result<Response<()>, Status> {
+        let context = CallContext::from_metadata(request.metadata());
+        let id = RequestId::parse(&request.get_ref().request_id)
+            .map_err(Error::from)?
+            .ok_or_else(|| Error::from(InvalidField::new("request_id", "is required")))?;
+        let deleted = self.store.withdraw(context.client(), id).await?;
+        match deleted {
+            Some(cover_id) => tracing::info!(%cover_id, "withdrawn cover deleted"),
+            None => tracing::info!("order withdrawn before its cover was stored"),
+        }
+        Ok(Response::new(()))
     }
 }

@@ -4,19 +4,23 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use superstar_openai::Provider;
-use superstar_proto::v1::cover_designer_server::CoverDesignerServer;
+use superstar_proto::v1::{
+    cover_designer_internal_server::CoverDesignerInternalServer,
+    cover_designer_server::CoverDesignerServer,
+};
 use superstar_server::{
     db::{self, DbError},
     grpc_server::{
         Application, HostError, MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES, ServiceHost,
     },
+    idempotency::RequestIds,
 };
 use superstar_settings::SettingError;
 
 use crate::{
     configuration::Settings,
     painter::{OfflinePainter, OpenAiPainter, Painter},
-    service::CoverDesignerService,
+    service::{CoverDesignerInternalService, CoverDesignerService},
     store::{CoverStore, MIGRATIONS},
 };
 
@@ -43,11 +47,17 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         Provider::OpenAi(openai) => Arc::new(OpenAiPainter::new(openai)),
     };
     let model = painter.model().to_owned();
-    let service = CoverDesignerService::new(painter, CoverStore::new(database));
-    let host = ServiceHost::bind(&settings.host).await?.add_service(
-        CoverDesignerServer::new(service)
-            .max_decoding_message_size(MAX_REQUEST_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_RESPONSE_MESSAGE_BYTES),
-    );
+    let store = CoverStore::new(database.clone());
+    let service = CoverDesignerService::new(painter, store.clone(), RequestIds::new(database));
+    let host = ServiceHost::bind(&settings.host)
+        .await?
+        .add_service(
+            CoverDesignerServer::new(service)
+                .max_decoding_message_size(MAX_REQUEST_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_MESSAGE_BYTES),
+        )
+        .add_service(CoverDesignerInternalServer::new(
+            CoverDesignerInternalService::new(store),
+        ));
     Ok(Application::new(host, model))
 }

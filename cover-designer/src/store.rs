@@ -1,11 +1,15 @@
 //! Covers and their images in SQLite or PostgreSQL.
 
+use prost::Message;
 use sqlx::{Row, any::AnyRow};
 use superstar_proto::v1::Cover;
-use superstar_server::db;
+use superstar_server::{
+    db,
+    idempotency::{self, Claim, RequestId},
+};
 use uuid::Uuid;
 
-use crate::{domain::CoverBrief, painter::Painting};
+use crate::{domain::CoverBrief, error::Error, painter::Painting};
 
 /// The cover designer's migrations, one folder per database engine.
 pub static MIGRATIONS: db::Migrations = db::Migrations {
@@ -39,15 +43,18 @@ impl CoverStore {
         Self { db }
     }
 
-    /// Stores a new cover with its image and returns it.
+    /// Stores a new cover with its image and returns it. With a `claim`, the cover is
+    /// also its request id's reply, in the same transaction.
     pub async fn insert(
         &self,
         brief: &CoverBrief,
         painting: &Painting,
         model: &str,
-    ) -> Result<Cover, sqlx::Error> {
+        claim: Option<Claim>,
+    ) -> Result<Cover, Error> {
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
+        let mut tx = self.db.writes().begin().await?;
         sqlx::query(
             "INSERT INTO covers (id, description, title, genre, mime_type, width, height, image, revised_prompt, model, create_time) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -63,9 +70,9 @@ impl CoverStore {
         .bind(painting.revised_prompt.as_deref())
         .bind(model)
         .bind(create_time)
-        .execute(self.db.writes())
+        .execute(&mut *tx)
         .await?;
-        Ok(cover(
+        let cover = cover(
             id,
             brief.description().to_owned(),
             PNG.to_owned(),
@@ -73,7 +80,37 @@ impl CoverStore {
             painting.height as i32,
             model.to_owned(),
             create_time,
-        ))
+        );
+        if let Some(claim) = &claim {
+            claim.complete(&mut tx, &cover).await?;
+        }
+        tx.commit().await?;
+        if let Some(claim) = claim {
+            claim.settle();
+        }
+        Ok(cover)
+    }
+
+    /// Withdraws `client`'s order `id` (see [`idempotency::withdraw`]): the cover it
+    /// made, if any, is deleted in the same transaction.
+    pub async fn withdraw(&self, client: &str, id: RequestId) -> Result<Option<Uuid>, Error> {
+        let mut tx = self.db.writes().begin().await?;
+        let made = match idempotency::withdraw(&mut tx, client, id).await? {
+            Some(reply) => Some(Cover::decode(reply.as_slice()).map_err(sqlx_decode)?),
+            None => None,
+        };
+        let deleted = match made {
+            Some(cover) => {
+                sqlx::query("DELETE FROM covers WHERE id = $1")
+                    .bind(&cover.id)
+                    .execute(&mut *tx)
+                    .await?;
+                Some(Uuid::parse_str(&cover.id).map_err(sqlx_decode)?)
+            }
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     /// The cover's details, without the image.
@@ -101,9 +138,13 @@ impl CoverStore {
     }
 }
 
+fn sqlx_decode(error: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(error))
+}
+
 fn cover_from_row(row: &AnyRow) -> Result<Cover, sqlx::Error> {
     let id: String = row.try_get("id")?;
-    let id = Uuid::parse_str(&id).map_err(|error| sqlx::Error::Decode(error.into()))?;
+    let id = Uuid::parse_str(&id).map_err(sqlx_decode)?;
     Ok(cover(
         id,
         row.try_get("description")?,

@@ -28,6 +28,7 @@ fn brief() -> CoverBrief {
         description: "a neon dragon over Warsaw".into(),
         title: "Smok".into(),
         genre: "disco polo".into(),
+        ..Default::default()
     })
     .unwrap()
 }

@@ -14,7 +14,7 @@ fn text() -> impl Strategy<Value = String> {
 proptest! {
     #[test]
     fn cover_requests(description in text(), title in text(), genre in text()) {
-        if let Err(refused) = CoverBrief::parse(DesignCoverRequest { description, title, genre }) {
+        if let Err(refused) = CoverBrief::parse(DesignCoverRequest { description, title, genre, ..Default::default() }) {
             let status = Status::from(Error::from(refused));
             prop_assert_eq!(status.code(), Code::InvalidArgument);
             prop_assert!(

@@ -37,3 +37,7 @@ pub const SONG_PRODUCER: &str = "superstar.v1.SongProducer";
 
 /// The fully qualified name of the cover designer service.
 pub const COVER_DESIGNER: &str = "superstar.v1.CoverDesigner";
+
+/// The fully qualified name of the cover designer's internal service, which the
+/// gateway does not route.
+pub const COVER_DESIGNER_INTERNAL: &str = "superstar.v1.CoverDesignerInternal";

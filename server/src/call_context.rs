@@ -49,6 +49,15 @@ impl CallContext {
         }
     }
 
+    /// The same context with no deadline, for work that must finish after the caller
+    /// stopped waiting (cleaning up after a failed request).
+    pub fn without_deadline(context: &Self) -> Self {
+        Self {
+            deadline: None,
+            ..context.clone()
+        }
+    }
+
     /// The client the gateway authenticated; empty for a caller that did not come
     /// through the gateway (such callers share one budget).
     pub fn client(&self) -> &str {
@@ -80,10 +89,15 @@ impl CallContext {
             .map(|deadline| deadline.saturating_duration_since(Instant::now()))
     }
 
-    /// Stamps an outgoing request with the request id and the time that is left.
+    /// Stamps an outgoing request with the request id, the client it is made for (the
+    /// called service counts its usage, and scopes its request ids, by it) and the
+    /// time that is left.
     pub fn apply<T>(&self, request: &mut tonic::Request<T>) {
         if let Some(id) = &self.request_id {
             request.metadata_mut().insert(REQUEST_ID, id.clone());
+        }
+        if let Some(client) = &self.client {
+            request.metadata_mut().insert(CLIENT, client.clone());
         }
         if let Some(remaining) = self.remaining() {
             request.set_timeout(remaining);
@@ -139,12 +153,14 @@ mod tests {
         let mut incoming = MetadataMap::new();
         incoming.insert(REQUEST_ID, "abc-123".parse().unwrap());
         incoming.insert("grpc-timeout", "5S".parse().unwrap());
+        incoming.insert(CLIENT, "alice".parse().unwrap());
         let context = CallContext::from_metadata(&incoming);
         assert_eq!(context.request_id(), Some("abc-123"));
 
         let mut outgoing = tonic::Request::new(());
         context.apply(&mut outgoing);
         assert_eq!(outgoing.metadata().get(REQUEST_ID).unwrap(), "abc-123");
+        assert_eq!(outgoing.metadata().get(CLIENT).unwrap(), "alice");
         let timeout = outgoing
             .metadata()
             .get("grpc-timeout")

@@ -12,6 +12,8 @@
 //! - keeps its data in SQLite or PostgreSQL through sqlx, migrated at start ([`db`]);
 //! - turns its health NOT_SERVING and drains in-flight streams when asked to stop
 //!   ([`shutdown`], [`grpc_server`]);
+//! - makes creates that carry a `request_id` once, however often they are retried
+//!   ([`idempotency`]);
 //! - passes the request id and the deadline on to the services it calls
 //!   ([`call_context`]);
 //! - starts from a `main` of three lines, which also answers container health probes
@@ -28,6 +30,7 @@ pub mod call_context;
 pub mod db;
 pub mod entrypoint;
 pub mod grpc_server;
+pub mod idempotency;
 pub mod metrics;
 pub mod request_fields;
 pub mod rpc_layer;

@@ -1,6 +1,9 @@
 //! The song producer's errors and the one place they become gRPC statuses.
 
-use superstar_server::request_fields::InvalidField;
+use superstar_server::{
+    idempotency::{ClaimError, IdempotencyError},
+    request_fields::InvalidField,
+};
 use tonic::{Code, Status};
 
 use crate::{budget::OverBudget, lyricist::LyricsError};
@@ -26,6 +29,18 @@ pub enum Error {
     /// The client's model-call budget does not hold the calls the request needs.
     #[error(transparent)]
     OverBudget(#[from] OverBudget),
+    /// The request id cannot be used, or its first request's reply not read.
+    #[error(transparent)]
+    RequestId(#[from] IdempotencyError),
+    /// The album could not be stored as its request id's reply.
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    /// The caller went away before the album was stored; nothing was kept.
+    #[error("the caller went away; nothing was stored")]
+    CallerGone,
+    /// The caller's deadline passed before the album was stored; nothing was kept.
+    #[error("the deadline passed before the album was stored; nothing was stored")]
+    DeadlineExceeded,
     /// The database failed.
     #[error("storage failed: {0}")]
     Storage(#[from] sqlx::Error),
@@ -56,9 +71,13 @@ impl From<Error> for Status {
                 }
             },
             Error::OverBudget(_) => Status::resource_exhausted(error.to_string()),
+            Error::RequestId(error) => error.to_status(),
+            Error::Claim(ClaimError::Lost) => Status::aborted(error.to_string()),
+            Error::CallerGone => Status::cancelled(error.to_string()),
+            Error::DeadlineExceeded => Status::deadline_exceeded(error.to_string()),
             // The theme is what the client wrote into the prompt.
             Error::Lyrics(provider) => provider.to_status("theme"),
-            Error::Storage(_) => {
+            Error::Storage(_) | Error::Claim(ClaimError::Storage(_)) => {
                 // The details are for the operator, not the client.
                 tracing::error!(%error, "request failed");
                 Status::internal("internal error")

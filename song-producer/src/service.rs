@@ -11,7 +11,8 @@ use superstar_proto::v1::{
 };
 use superstar_server::{
     call_context::CallContext,
-    request_fields::{bounded_text, resource_id},
+    idempotency::{Fingerprint, RequestId},
+    request_fields::{InvalidField, bounded_text, resource_id},
 };
 use tonic::{Request, Response, Status, Streaming};
 
@@ -44,8 +45,12 @@ impl SongProducer for SongProducerService {
         request: Request<MakeMeSuperstarRequest>,
     ) -> Result<Response<Album>, Status> {
         let context = CallContext::from_metadata(request.metadata());
-        let plan = AlbumPlan::parse(request.get_ref()).map_err(Error::from)?;
-        let album = self.studio.make_album(plan, &context).await?;
+        let mut request = request.into_inner();
+        let plan = AlbumPlan::parse(&request).map_err(Error::from)?;
+        let request_id = RequestId::parse(&request.request_id).map_err(Error::from)?;
+        request.request_id.clear();
+        let request_id = request_id.map(|id| (id, Fingerprint::of("MakeMeSuperstar", [&request])));
+        let album = self.studio.make_album(plan, request_id, &context).await?;
         tracing::info!(album_id = %album.id, songs = album.songs.len(), "album made");
         Ok(Response::new(album))
     }
@@ -74,25 +79,39 @@ impl SongProducer for SongProducerService {
         let context = CallContext::from_metadata(request.metadata());
         let mut ideas_stream = request.into_inner();
         let mut ideas = Vec::new();
-        while let Some(idea) = ideas_stream.message().await? {
+        // The request id is the first idea's; the fingerprint covers every idea.
+        let mut request_id = None;
+        let mut sent = Vec::new();
+        while let Some(mut idea) = ideas_stream.message().await? {
             let number = ideas.len() + 1;
-            let parse = || {
-                Ok::<_, superstar_server::request_fields::InvalidField>((
-                    Genre::parse(&idea.genre)?,
-                    Theme::parse(&idea.theme)?,
-                ))
-            };
-            let idea = parse().map_err(|mut field| {
+            let named = RequestId::parse(&idea.request_id).map_err(Error::from)?;
+            match (number, named) {
+                (1, named) => request_id = named,
+                (_, Some(named)) if Some(named) != request_id => {
+                    return Err(Error::from(InvalidField::new(
+                        "request_id",
+                        format!("idea {number} names another request id than the first idea"),
+                    ))
+                    .into());
+                }
+                _ => {}
+            }
+            idea.request_id.clear();
+            let parse =
+                || Ok::<_, InvalidField>((Genre::parse(&idea.genre)?, Theme::parse(&idea.theme)?));
+            let parsed = parse().map_err(|mut field| {
                 field.reason = format!("{} (idea {number})", field.reason);
                 Error::from(field)
             })?;
-            ideas.push(idea);
+            ideas.push(parsed);
+            sent.push(idea);
             if ideas.len() > SongsCount::MAX {
                 break; // from_ideas names the limit
             }
         }
         let plan = AlbumPlan::from_ideas(ideas).map_err(Error::from)?;
-        let album = self.studio.make_album(plan, &context).await?;
+        let request_id = request_id.map(|id| (id, Fingerprint::of("CompileAlbum", &sent)));
+        let album = self.studio.make_album(plan, request_id, &context).await?;
         tracing::info!(album_id = %album.id, songs = album.songs.len(), "album compiled");
         Ok(Response::new(album))
     }

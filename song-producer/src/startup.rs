@@ -10,6 +10,7 @@ use superstar_server::{
     grpc_server::{
         Application, HostError, MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES, ServiceHost,
     },
+    idempotency::RequestIds,
     tls::TlsError,
 };
 use superstar_settings::SettingError;
@@ -61,7 +62,13 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     };
     let lyricist_model = lyricist.model().to_owned();
     let budget = ModelBudget::new(settings.budget);
-    let studio = Studio::new(lyricist, SongStore::new(database), covers, budget);
+    let studio = Studio::new(
+        lyricist,
+        SongStore::new(database.clone()),
+        RequestIds::new(database),
+        covers,
+        budget,
+    );
     let host = ServiceHost::bind(&settings.host).await?.add_service(
         SongProducerServer::new(SongProducerService::new(studio))
             .max_decoding_message_size(MAX_REQUEST_MESSAGE_BYTES)

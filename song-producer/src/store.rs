@@ -6,7 +6,10 @@
 use prost::Message;
 use sqlx::{Any, Row, Transaction, any::AnyRow};
 use superstar_proto::v1::{Album, Cover, Song};
-use superstar_server::db;
+use superstar_server::{
+    db,
+    idempotency::{Claim, ClaimError},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -48,6 +51,9 @@ pub struct NewAlbum<'a> {
     pub songs: &'a [NewSong<'a>],
 }
 
+/// Why an album was not stored.
+pub type StoreError = ClaimError;
+
 /// One page of songs and where the next one starts.
 #[derive(Debug, Clone)]
 pub struct SongPage {
@@ -79,8 +85,13 @@ impl SongStore {
         Ok(stored)
     }
 
-    /// Stores an album and all its songs, or nothing.
-    pub async fn insert_album(&self, album: &NewAlbum<'_>) -> Result<Album, sqlx::Error> {
+    /// Stores an album and all its songs, or nothing. With a `claim`, the album is also
+    /// its request id's reply, in the same transaction.
+    pub async fn insert_album(
+        &self,
+        album: &NewAlbum<'_>,
+        claim: Option<Claim>,
+    ) -> Result<Album, StoreError> {
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
         let mut tx = self.db.writes().begin().await?;
@@ -97,8 +108,7 @@ impl SongStore {
         for (track, song) in (1..).zip(album.songs) {
             songs.push(insert_song(&mut tx, song, Some(id), track, create_time).await?);
         }
-        tx.commit().await?;
-        Ok(Album {
+        let stored = Album {
             id: id.to_string(),
             title: album.title.to_owned(),
             genre: album.genre.to_owned(),
@@ -106,7 +116,15 @@ impl SongStore {
             songs,
             cover: Some(album.cover.clone()),
             create_time: Some(db::timestamp(create_time)),
-        })
+        };
+        if let Some(claim) = &claim {
+            claim.complete(&mut tx, &stored).await?;
+        }
+        tx.commit().await?;
+        if let Some(claim) = claim {
+            claim.settle();
+        }
+        Ok(stored)
     }
 
     /// One song.

@@ -10,9 +10,14 @@ use std::sync::Arc;
 
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 use superstar_proto::v1::{
-    Album, DesignCoverRequest, JamReply, JamRequest, Song, jam_reply::Event,
+    Album, Cover, DesignCoverRequest, JamReply, JamRequest, Song, jam_reply::Event,
 };
-use superstar_server::{call_context::CallContext, request_fields::InvalidField};
+use superstar_server::{
+    call_context::CallContext,
+    idempotency::{Begun, Claim, Fingerprint, RequestId, RequestIds},
+    request_fields::InvalidField,
+};
+use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
 use crate::{
@@ -33,22 +38,26 @@ const CONCURRENT_SONGS: usize = 4;
 pub struct Studio {
     lyricist: Arc<dyn Lyricist>,
     songs: SongStore,
+    requests: RequestIds,
     covers: CoverClient,
     budget: ModelBudget,
 }
 
 impl Studio {
-    /// A studio writing with `lyricist`, storing in `songs`, asking `covers` for covers
-    /// and charging every model call to `budget`.
+    /// A studio writing with `lyricist`, storing in `songs` (with the request ids of
+    /// albums in `requests`), asking `covers` for covers and charging every model call
+    /// to `budget`.
     pub fn new(
         lyricist: Arc<dyn Lyricist>,
         songs: SongStore,
+        requests: RequestIds,
         covers: CoverClient,
         budget: ModelBudget,
     ) -> Self {
         Self {
             lyricist,
             songs,
+            requests,
             covers,
             budget,
         }
@@ -59,33 +68,140 @@ impl Studio {
         &self.songs
     }
 
-    /// Writes every track, then has the cover painted, then stores the album with its
-    /// songs in one transaction. The album is named after its first track. Its calls
+    /// Makes an album: writes every track, orders the cover, then stores the album with
+    /// its songs in one transaction. The album is named after its first track. Its calls
     /// (each track and the cover) are charged before the first is made.
-    pub async fn make_album(&self, plan: AlbumPlan, context: &CallContext) -> Result<Album, Error> {
+    ///
+    /// With a request id (AIP-155) a repeat gets the first album back and is charged
+    /// nothing; see [`idempotency`](superstar_server::idempotency).
+    ///
+    /// Nothing of a failed album stays behind, however it fails. Songs are stored only
+    /// with the album. The cover is the cover designer's, stored before the album is:
+    /// if the album then fails (the database, the deadline, the caller gone), its order
+    /// is withdrawn and the cover deleted. So that this happens even when the caller
+    /// goes away, which drops this future, the album is made in a task of its own that
+    /// always reaches one of the two ends. The caller going away stops that task early,
+    /// unless the request carries a request id: then the album is finished, for the
+    /// retry that will come with the same id.
+    pub async fn make_album(
+        &self,
+        plan: AlbumPlan,
+        request_id: Option<(RequestId, Fingerprint)>,
+        context: &CallContext,
+    ) -> Result<Album, Error> {
+        let claim = match request_id {
+            None => None,
+            Some((id, fingerprint)) => {
+                let begun: Begun<Album> = self
+                    .requests
+                    .begin(context.client(), id, &fingerprint, context.give_up_at())
+                    .await?;
+                match begun {
+                    Begun::Replay(album) => {
+                        tracing::info!(album_id = %album.id, "repeated request id: the first album again");
+                        return Ok(album);
+                    }
+                    Begun::Fresh(claim) => Some(claim),
+                }
+            }
+        };
         let calls = u32::try_from(plan.tracks().len() + 1).unwrap_or(u32::MAX);
         self.budget.spend(context.client(), calls)?;
+        let caller_gone = CancellationToken::new();
+        let _cancel_when_dropped = caller_gone.clone().drop_guard();
+        let stop = match claim {
+            Some(_) => CancellationToken::new(), // never cancelled
+            None => caller_gone,
+        };
+        let studio = self.clone();
+        let context = context.clone();
+        let album = tokio::spawn(async move {
+            studio
+                .make_album_to_the_end(plan, claim, context, stop)
+                .await
+        });
+        album
+            .await
+            .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
+    }
+
+    /// The album task of [`Studio::make_album`]: stored, or failed with its cover order
+    /// withdrawn.
+    async fn make_album_to_the_end(
+        self,
+        plan: AlbumPlan,
+        claim: Option<Claim>,
+        context: CallContext,
+        stop: CancellationToken,
+    ) -> Result<Album, Error> {
         let deadline = context.give_up_at();
-        let written: Vec<WrittenSong> = stream::iter(plan.tracks().to_vec())
+        let written = tokio::select! {
+            biased;
+            () = stop.cancelled() => return Err(Error::CallerGone),
+            written = self.write_tracks(&plan, deadline) => written?,
+        };
+        let title = written[0].title.clone();
+        let cover_request = DesignCoverRequest {
+            description: plan.cover_description(&title),
+            title: title.clone(),
+            genre: plan.genre().as_str().to_owned(),
+            request_id: String::new(),
+        };
+        let order = RequestId::new_random();
+        let cover = tokio::select! {
+            biased;
+            () = stop.cancelled() => Err(Error::CallerGone),
+            cover = self.covers.design(cover_request, order, &context) => cover,
+        };
+        let stored = match cover {
+            Ok(cover) => {
+                self.store_album(&plan, &written, &title, &cover, claim, deadline, &stop)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = &stored {
+            tracing::info!(%error, "the album failed after its cover was ordered; withdrawing the order");
+            self.covers.withdraw(order, &context).await;
+        }
+        stored
+    }
+
+    /// Every track of `plan`, written a few at a time.
+    async fn write_tracks(
+        &self,
+        plan: &AlbumPlan,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Vec<WrittenSong>, Error> {
+        Ok(stream::iter(plan.tracks().to_vec())
             .map(|brief| {
                 let lyricist = Arc::clone(&self.lyricist);
                 async move { write_song(lyricist.as_ref(), &brief, deadline).await }
             })
             .buffered(CONCURRENT_SONGS)
             .try_collect()
-            .await?;
-        let title = written[0].title.clone();
-        let cover_request = DesignCoverRequest {
-            description: plan.cover_description(&title),
-            title: title.clone(),
-            genre: plan.genre().as_str().to_owned(),
-        };
-        let cover = self.covers.design(cover_request, context).await?;
+            .await?)
+    }
+
+    /// Stores the album, unless the caller went away or the deadline passed: an album
+    /// stored then would be one its caller was told had failed. The deadline also
+    /// bounds the transaction (one dropped before its commit rolls back).
+    #[allow(clippy::too_many_arguments)]
+    async fn store_album(
+        &self,
+        plan: &AlbumPlan,
+        written: &[WrittenSong],
+        title: &str,
+        cover: &Cover,
+        claim: Option<Claim>,
+        deadline: Option<tokio::time::Instant>,
+        stop: &CancellationToken,
+    ) -> Result<Album, Error> {
         let model = self.lyricist.model();
         let songs: Vec<NewSong<'_>> = plan
             .tracks()
             .iter()
-            .zip(&written)
+            .zip(written)
             .map(|(brief, written)| NewSong {
                 genre: brief.genre.as_str(),
                 theme: brief.theme.as_str(),
@@ -94,13 +210,23 @@ impl Studio {
             })
             .collect();
         let album = NewAlbum {
-            title: &title,
+            title,
             genre: plan.genre().as_str(),
             theme: plan.theme().as_str(),
-            cover: &cover,
+            cover,
             songs: &songs,
         };
-        Ok(self.songs.insert_album(&album).await?)
+        if stop.is_cancelled() {
+            return Err(Error::CallerGone);
+        }
+        let insert = self.songs.insert_album(&album, claim);
+        let stored = match deadline {
+            None => insert.await,
+            Some(deadline) => tokio::time::timeout_at(deadline, insert)
+                .await
+                .map_err(|_| Error::DeadlineExceeded)?,
+        };
+        Ok(stored?)
     }
 
     /// Writes and stores the songs one after another, yielding each once it is stored.

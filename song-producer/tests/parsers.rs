@@ -97,7 +97,7 @@ proptest! {
         songs_count in any::<i32>(),
         cover_description in text(),
     ) {
-        let request = MakeMeSuperstarRequest { genre, theme, songs_count, cover_description };
+        let request = MakeMeSuperstarRequest { genre, theme, songs_count, cover_description, ..Default::default() };
         if let Err(refused) = AlbumPlan::parse(&request) {
             names_a_field(refused, &["genre", "theme", "songs_count", "cover_description"])?;
         }

@@ -11,6 +11,7 @@ use song_producer::{
     budget::BudgetSettings,
     configuration::{CoverDesignerSettings, Settings as SongProducerSettings},
 };
+use sqlx::{AnyConnection, Connection};
 use superstar_openai::Provider;
 use superstar_proto::v1::{
     cover_designer_client::CoverDesignerClient, song_producer_client::SongProducerClient,
@@ -269,6 +270,46 @@ impl TestSystem {
         connect(addr, &self.ca, &self.client_tls).await
     }
 
+    /// Starts one more song producer on the same databases and cover designer: a
+    /// replica, as `--scale` makes one. Returns it and a client of it.
+    pub async fn another_song_producer(&self) -> (Running, SongProducerClient<Channel>) {
+        let replica = start_song_producer(
+            &self.ca,
+            &self.databases.song_producer,
+            self.cover_designer_addr(),
+            &self.setup,
+        )
+        .await;
+        let channel = connect(replica.addr, &self.ca, &self.client_tls).await;
+        wait_until_serving(channel.clone(), superstar_proto::SONG_PRODUCER).await;
+        (replica, SongProducerClient::new(channel))
+    }
+
+    /// How many rows `table` of the song producer's database holds.
+    pub async fn song_producer_rows(&self, table: &str) -> i64 {
+        count_rows(&self.databases.song_producer, table).await
+    }
+
+    /// How many rows `table` of the cover designer's database holds.
+    pub async fn cover_designer_rows(&self, table: &str) -> i64 {
+        count_rows(&self.databases.cover_designer, table).await
+    }
+
+    /// Runs `sql` on the song producer's database, as an operator would (a test that
+    /// breaks the database on purpose).
+    pub async fn song_producer_sql(&self, sql: &str) {
+        let mut connection = open(&self.databases.song_producer).await;
+        sqlx::raw_sql(sql)
+            .execute(&mut connection)
+            .await
+            .expect("the SQL runs");
+    }
+
+    /// A connection of the test's own to the song producer's database.
+    pub async fn song_producer_connection(&self) -> AnyConnection {
+        open(&self.databases.song_producer).await
+    }
+
     /// The cover designer's gRPC address.
     pub fn cover_designer_addr(&self) -> SocketAddr {
         self.cover_designer
@@ -276,6 +317,21 @@ impl TestSystem {
             .expect("the cover designer runs")
             .addr
     }
+}
+
+async fn open(url: &str) -> AnyConnection {
+    sqlx::any::install_default_drivers();
+    AnyConnection::connect(url)
+        .await
+        .expect("the test reaches the database")
+}
+
+async fn count_rows(url: &str, table: &str) -> i64 {
+    let mut connection = open(url).await;
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&mut connection)
+        .await
+        .expect("the table can be counted")
 }
 
 async fn connect(addr: SocketAddr, ca: &TestCa, client: &TlsFiles) -> Channel {

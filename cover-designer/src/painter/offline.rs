@@ -295,6 +295,7 @@ mod tests {
             description: description.into(),
             title: String::new(),
             genre: genre.into(),
+            ..Default::default()
         })
         .unwrap()
     }

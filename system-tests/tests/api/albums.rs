@@ -85,14 +85,17 @@ async fn compile_album_makes_one_track_per_idea() {
         SongIdea {
             genre: "gangsta rap".into(),
             theme: "the block".into(),
+            ..Default::default()
         },
         SongIdea {
             genre: "heavy metal".into(),
             theme: "iron".into(),
+            ..Default::default()
         },
         SongIdea {
             genre: "polish disco polo".into(),
             theme: "wakacje".into(),
+            ..Default::default()
         },
     ];
     let album = system

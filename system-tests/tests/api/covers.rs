@@ -12,6 +12,7 @@ async fn a_cover_is_painted_stored_and_served_as_png() {
             description: "a neon dragon over Warsaw".into(),
             title: "Smok".into(),
             genre: "polish disco polo".into(),
+            ..Default::default()
         })
         .await
         .expect("a cover")

@@ -72,6 +72,7 @@ async fn streaming_rpcs_name_invalid_fields() {
     let idea = |genre: &str, theme: &str| SongIdea {
         genre: genre.into(),
         theme: theme.into(),
+        ..Default::default()
     };
     assert_invalid(
         system
@@ -186,6 +187,7 @@ async fn design_cover_names_invalid_fields() {
         description,
         title,
         genre: String::new(),
+        ..Default::default()
     };
     assert_invalid(
         system

@@ -117,6 +117,7 @@ async fn generate_lyrics_and_compile_album_are_charged_before_they_start() {
         .map(|n| SongIdea {
             genre: "blues".into(),
             theme: format!("night {n}"),
+            ..Default::default()
         })
         .collect();
     let refused = songs

@@ -11,7 +11,9 @@ mod jam;
 mod limits;
 mod openai;
 mod operations;
+mod orphans;
 mod postgres_tls;
+mod request_ids;
 mod songs;
 mod transport;
 
@@ -24,6 +26,7 @@ fn album_request(genre: &str, theme: &str, songs_count: i32) -> MakeMeSuperstarR
         theme: theme.into(),
         songs_count,
         cover_description: String::new(),
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,454 @@
+//! Creates that carry a `request_id` (AIP-155) are made once.
+//!
+//! A client that times out and retries `POST /v1/albums` must not get a second album
+//! and a second bill. So a create may carry a UUID of the client's choosing, and each
+//! service keeps, per client and id, what the first request was (a fingerprint) and,
+//! once it succeeded, its reply. The pattern is zero-to-production's idempotency
+//! table, in both of our databases:
+//!
+//! - [`RequestIds::begin`] claims the id with one `INSERT … ON CONFLICT` statement. The
+//!   claim wins when the id is new, when its row is more than [`KEPT_FOR`] old, or when
+//!   the attempt running it has let its lease lapse (its process died).
+//! - Otherwise the id is taken: a different request under it is
+//!   [`IdempotencyError::Mismatch`] (`INVALID_ARGUMENT` naming `request_id`); a
+//!   finished one is replayed from the stored reply, with no model called; a running
+//!   one is waited for, by polling the row, which works as well across replicas that
+//!   share PostgreSQL as within one process.
+//! - The work stores its results and [`Claim::complete`] stores the reply in the same
+//!   transaction, so the two commit together or not at all. A claim dropped without
+//!   completing releases the id (the request failed: a retry may run it again).
+//! - [`withdraw`] is for the song producer's own orders to the cover designer: an
+//!   order withdrawn while it runs can no longer complete, and one already done hands
+//!   back its reply, so that the caller can delete what it made in the same
+//!   transaction.
+//!
+//! Ids are scoped per client (the name the gateway authenticated), so one client's id
+//! says nothing about another's.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use prost::Message;
+use sha2::{Digest, Sha256};
+use sqlx::{Any, Row, Transaction};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::{
+    db::{self, Database},
+    request_fields::InvalidField,
+};
+
+/// How long a request id is remembered.
+pub const KEPT_FOR: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long an attempt may run before another may take its id over, when its caller
+/// set no deadline. With a deadline the lease ends a little after it.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10 * 60);
+
+/// How long after its deadline an attempt keeps its lease: the deadline stops the
+/// work, this covers the last commit.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// How often, at most, rows past [`KEPT_FOR`] are swept away.
+const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// A client's request id: a UUID, in any of its usual spellings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId(Uuid);
+
+impl RequestId {
+    /// Parses the `request_id` field: empty means none was given.
+    pub fn parse(value: &str) -> Result<Option<Self>, InvalidField> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        Uuid::parse_str(value)
+            .map(|id| Some(Self(id)))
+            .map_err(|_| {
+                InvalidField::new(
+                    "request_id",
+                    "must be a UUID, e.g. 0b6c1d6e-3a6f-4c8e-9f41-2d3c6f0e8a11",
+                )
+            })
+    }
+
+    /// A fresh id, for a request this service makes itself.
+    pub fn new_random() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// The id in its hyphenated form.
+    pub fn to_field(self) -> String {
+        self.0.hyphenated().to_string()
+    }
+}
+
+/// What a request asked for: SHA-256 of the method's name and the request's encoding,
+/// taken with its `request_id` field cleared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    /// The fingerprint of `messages` sent to `method`. Clear each message's
+    /// `request_id` first; prost encodes fields in a fixed order, so equal requests
+    /// give equal bytes.
+    pub fn of<'a, M: Message + 'a>(
+        method: &str,
+        messages: impl IntoIterator<Item = &'a M>,
+    ) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(method.as_bytes());
+        for message in messages {
+            // Length-prefixed, so that two messages never read as one.
+            hash.update(message.encode_length_delimited_to_vec());
+        }
+        Self(hash.finalize().into())
+    }
+}
+
+/// Why a request id cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError {
+    /// The id was used with a different request.
+    #[error("request_id: already used with a different request; use a new id for a new request")]
+    Mismatch,
+    /// The order was withdrawn by the service that placed it.
+    #[error("request_id: this order was withdrawn")]
+    Withdrawn,
+    /// The caller's deadline came while the first request with this id still ran.
+    #[error("the first request with this request_id is still running")]
+    StillRunning,
+    /// The stored reply cannot be read back.
+    #[error("the stored reply cannot be decoded: {0}")]
+    Decode(#[from] prost::DecodeError),
+    /// The database failed.
+    #[error("storage failed: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+impl IdempotencyError {
+    /// The status a client gets: a reused id is its mistake (`INVALID_ARGUMENT`, naming
+    /// `request_id`); a first request still running past the deadline is
+    /// `DEADLINE_EXCEEDED` (retry with the same id); storage trouble is ours.
+    pub fn to_status(&self) -> tonic::Status {
+        match self {
+            Self::Mismatch => tonic::Status::invalid_argument(self.to_string()),
+            Self::Withdrawn => tonic::Status::failed_precondition(self.to_string()),
+            Self::StillRunning => tonic::Status::deadline_exceeded(self.to_string()),
+            Self::Decode(_) | Self::Storage(_) => {
+                tracing::error!(error = %self, "request id lookup failed");
+                tonic::Status::internal("internal error")
+            }
+        }
+    }
+}
+
+/// What [`RequestIds::begin`] found.
+#[derive(Debug)]
+pub enum Begun<R> {
+    /// The id is this request's: do the work, then [`Claim::complete`] it.
+    Fresh(Claim),
+    /// The id's first request succeeded: this is its reply.
+    Replay(R),
+}
+
+/// The request ids of one service. Cheap to clone: clones share the pools.
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    db: Database,
+    last_sweep: Arc<AtomicI64>,
+}
+
+/// The row of a taken id, as a repeat sees it.
+struct Taken {
+    fingerprint: Vec<u8>,
+    state: String,
+    response: Option<Vec<u8>>,
+}
+
+impl RequestIds {
+    /// Request ids kept in `db` (the table `request_ids` of the service's migrations).
+    pub fn new(db: Database) -> Self {
+        Self {
+            db,
+            last_sweep: Arc::new(AtomicI64::new(0)),
+        }
+    }
+
+    /// Claims `id` for `client`'s request `fingerprint`, or finds what became of it:
+    /// see the [module](self). Waits while another attempt runs it, until
+    /// `give_up_at`.
+    pub async fn begin<R: Message + Default>(
+        &self,
+        client: &str,
+        id: RequestId,
+        fingerprint: &Fingerprint,
+        give_up_at: Option<Instant>,
+    ) -> Result<Begun<R>, IdempotencyError> {
+        self.sweep().await;
+        let lease = match give_up_at {
+            Some(at) => at.saturating_duration_since(Instant::now()) + LEASE_MARGIN,
+            None => DEFAULT_LEASE,
+        };
+        let id = id.to_field();
+        let mut pause = Duration::from_millis(10);
+        loop {
+            if let Some(claim) = self.try_claim(client, &id, fingerprint, lease).await? {
+                return Ok(Begun::Fresh(claim));
+            }
+            let Some(taken) = self.taken(client, &id).await? else {
+                continue; // released a moment ago: claim it
+            };
+            if taken.state == "withdrawn" {
+                return Err(IdempotencyError::Withdrawn);
+            }
+            if taken.fingerprint != fingerprint.0 {
+                return Err(IdempotencyError::Mismatch);
+            }
+            if let ("done", Some(response)) = (taken.state.as_str(), taken.response) {
+                return Ok(Begun::Replay(R::decode(&*response)?));
+            }
+            // Running elsewhere: wait for it to finish, fail, or lapse.
+            if give_up_at.is_some_and(|at| Instant::now() + pause >= at) {
+                return Err(IdempotencyError::StillRunning);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
+        }
+    }
+
+    /// One `INSERT … ON CONFLICT DO UPDATE … WHERE`: a new id, a forgotten one, or a
+    /// lapsed attempt at the same request becomes ours.
+    async fn try_claim(
+        &self,
+        client: &str,
+        id: &str,
+        fingerprint: &Fingerprint,
+        lease: Duration,
+    ) -> Result<Option<Claim>, sqlx::Error> {
+        let now = db::now_micros();
+        let owner = Uuid::new_v4().to_string();
+        let claimed = sqlx::query(
+            "INSERT INTO request_ids (client, request_id, fingerprint, state, owner, lease_until, response, create_time) \
+             VALUES ($1, $2, $3, 'running', $4, $5, NULL, $6) \
+             ON CONFLICT (client, request_id) DO UPDATE SET \
+               fingerprint = excluded.fingerprint, state = 'running', owner = excluded.owner, \
+               lease_until = excluded.lease_until, response = NULL, create_time = excluded.create_time \
+             WHERE request_ids.create_time < $7 \
+                OR (request_ids.state = 'running' AND request_ids.lease_until < $6 \
+                    AND request_ids.fingerprint = excluded.fingerprint)",
+        )
+        .bind(client)
+        .bind(id)
+        .bind(fingerprint.0.to_vec())
+        .bind(&owner)
+        .bind(now + micros(lease))
+        .bind(now)
+        .bind(now - micros(KEPT_FOR))
+        .execute(self.db.writes())
+        .await?
+        .rows_affected()
+            == 1;
+        Ok(claimed.then(|| Claim {
+            db: self.db.clone(),
+            client: client.to_owned(),
+            id: id.to_owned(),
+            owner,
+            settled: false,
+        }))
+    }
+
+    async fn taken(&self, client: &str, id: &str) -> Result<Option<Taken>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT fingerprint, state, response FROM request_ids WHERE client = $1 AND request_id = $2",
+        )
+        .bind(client)
+        .bind(id)
+        .fetch_optional(self.db.reads())
+        .await?;
+        row.map(|row| {
+            Ok(Taken {
+                fingerprint: row.try_get("fingerprint")?,
+                state: row.try_get("state")?,
+                response: row.try_get("response")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Deletes rows past [`KEPT_FOR`], at most every [`SWEEP_EVERY`]; a failure is
+    /// logged and left for the next sweep.
+    async fn sweep(&self) {
+        let now = db::now_micros();
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now - last < micros(SWEEP_EVERY)
+            || self
+                .last_sweep
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let swept = sqlx::query(
+            "DELETE FROM request_ids WHERE create_time < $1 AND (state <> 'running' OR lease_until < $2)",
+        )
+        .bind(now - micros(KEPT_FOR))
+        .bind(now)
+        .execute(self.db.writes())
+        .await;
+        match swept {
+            Ok(done) => tracing::debug!(rows = done.rows_affected(), "old request ids swept"),
+            Err(error) => tracing::warn!(%error, "sweeping old request ids failed"),
+        }
+    }
+}
+
+/// A request id this attempt runs. Dropped without [`Claim::settle`] (the request
+/// failed, or its caller went away), it releases the id in the background, so a
+/// retry runs the request again.
+#[derive(Debug)]
+pub struct Claim {
+    db: Database,
+    client: String,
+    id: String,
+    owner: String,
+    settled: bool,
+}
+
+/// A claim that can no longer complete: the order was withdrawn, or the lease lapsed
+/// and another attempt took the id over.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// Someone else holds the id now.
+    #[error("request_id: this request was withdrawn or taken over while it ran")]
+    Lost,
+    /// The database failed.
+    #[error("storage failed: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+impl Claim {
+    /// Stores `reply` as the id's answer, in the transaction that stores the results,
+    /// so that both commit or neither does. Call [`Claim::settle`] after the commit.
+    pub async fn complete(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        reply: &impl Message,
+    ) -> Result<(), ClaimError> {
+        let updated = sqlx::query(
+            "UPDATE request_ids SET state = 'done', response = $1 \
+             WHERE client = $2 AND request_id = $3 AND owner = $4 AND state = 'running'",
+        )
+        .bind(reply.encode_to_vec())
+        .bind(&self.client)
+        .bind(&self.id)
+        .bind(&self.owner)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        match updated {
+            1 => Ok(()),
+            _ => Err(ClaimError::Lost),
+        }
+    }
+
+    /// The transaction holding [`Claim::complete`] committed: nothing to release.
+    pub fn settle(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // no runtime left: the lease lapses instead
+        };
+        let (db, client, id, owner) = (
+            self.db.clone(),
+            std::mem::take(&mut self.client),
+            std::mem::take(&mut self.id),
+            std::mem::take(&mut self.owner),
+        );
+        runtime.spawn(async move {
+            let released = sqlx::query(
+                "DELETE FROM request_ids WHERE client = $1 AND request_id = $2 AND owner = $3 AND state = 'running'",
+            )
+            .bind(client)
+            .bind(id)
+            .bind(owner)
+            .execute(db.writes())
+            .await;
+            if let Err(error) = released {
+                tracing::warn!(%error, "releasing a request id failed; its lease will lapse");
+            }
+        });
+    }
+}
+
+/// Withdraws `client`'s order `id` inside `tx`: a running attempt can no longer
+/// complete, and a later request with the id is refused. Returns the stored reply if
+/// the order had already completed, so that the caller deletes what it made in the
+/// same transaction.
+///
+/// One `UPDATE … RETURNING` decides: on PostgreSQL the row lock orders it against the
+/// attempt's [`Claim::complete`], so either the attempt completed first (and its reply
+/// comes back here) or it finds the order withdrawn and rolls back.
+pub async fn withdraw(
+    tx: &mut Transaction<'static, Any>,
+    client: &str,
+    id: RequestId,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    let id = id.to_field();
+    loop {
+        let row = sqlx::query(
+            "UPDATE request_ids SET state = 'withdrawn' \
+             WHERE client = $1 AND request_id = $2 AND state <> 'withdrawn' RETURNING response",
+        )
+        .bind(client)
+        .bind(&id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = row {
+            return row.try_get("response");
+        }
+        // Unknown, or withdrawn already: leave a withdrawn row, so an order that
+        // arrives late is refused.
+        let inserted = sqlx::query(
+            "INSERT INTO request_ids (client, request_id, fingerprint, state, owner, lease_until, response, create_time) \
+             VALUES ($1, $2, $3, 'withdrawn', '', 0, NULL, $4) ON CONFLICT (client, request_id) DO NOTHING",
+        )
+        .bind(client)
+        .bind(&id)
+        .bind(Vec::<u8>::new())
+        .bind(db::now_micros())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        let already_withdrawn = sqlx::query_scalar::<_, String>(
+            "SELECT state FROM request_ids WHERE client = $1 AND request_id = $2",
+        )
+        .bind(client)
+        .bind(&id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some_and(|state| state == "withdrawn");
+        if inserted == 1 || already_withdrawn {
+            return Ok(None);
+        }
+        // An attempt claimed it in between: withdraw that.
+    }
+}
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
