@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use superstar_proto::v1::MakeMeSuperstarRequest;
-use superstar_system_tests::{Backend, TestSystem, http_get, sample};
+use superstar_system_tests::{TestSystem, http_get, sample};
 use superstar_testkit::openai::{self, SONG};
 use tokio::time::Instant;
 use tonic::Code;
