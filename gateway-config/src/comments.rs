@@ -82,7 +82,7 @@ pub(crate) fn comment(key: &str) -> Option<&'static str> {
             "A server stream is newline-delimited JSON, one message per line, sent as produced."
         }
         "always_print_primitive_fields" => {
-            "Empty strings and zeros are printed, so every field is always there."
+            "Only fields a response sets are printed: our services set every field, and give those that may be empty presence (Song.album_id), so a field a read mask leaves out is absent, not an empty string (AIP-157)."
         }
         "convert_grpc_status" => {
             "gRPC errors become JSON {code, message} bodies with the matching HTTP status."

@@ -265,7 +265,7 @@ async fn insert_song(
         genre: song.genre.to_owned(),
         theme: song.theme.to_owned(),
         lyrics: song.written.lyrics.clone(),
-        album_id: album_id.unwrap_or_default(),
+        album_id: Some(album_id.unwrap_or_default()),
         create_time: Some(db::timestamp(create_time)),
         model: song.model.to_owned(),
     })
@@ -283,7 +283,7 @@ fn song_from_row(row: &AnyRow) -> Result<Song, sqlx::Error> {
         genre: row.try_get("genre")?,
         theme: row.try_get("theme")?,
         lyrics: row.try_get("lyrics")?,
-        album_id: album_id.unwrap_or_default(),
+        album_id: Some(album_id.unwrap_or_default()),
         create_time: Some(db::timestamp(row.try_get("create_time")?)),
         model: row.try_get("model")?,
     })

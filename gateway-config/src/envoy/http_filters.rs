@@ -179,7 +179,7 @@ fn transcoder(profile: Profile) -> GrpcJsonTranscoder {
         services: vec![SONG_PRODUCER.service, COVER_DESIGNER.service],
         print_options: PrintOptions {
             add_whitespace: false,
-            always_print_primitive_fields: true,
+            always_print_primitive_fields: false,
             preserve_proto_field_names: false,
             stream_newline_delimited: true,
         },

@@ -75,7 +75,7 @@ impl ReadMask {
             album_id: if keep("album_id") {
                 song.album_id
             } else {
-                String::new()
+                None
             },
             create_time: if keep("create_time") {
                 song.create_time
@@ -118,19 +118,17 @@ mod tests {
         let song = Song {
             id: "1".into(),
             title: "t".into(),
-            album_id: "a".into(),
+            album_id: Some("a".into()),
             ..Song::default()
         };
         let masked = mask(&["title", "albumId"]).unwrap().apply(song.clone());
         assert_eq!(
-            (
-                masked.id.as_str(),
-                masked.title.as_str(),
-                masked.album_id.as_str()
-            ),
+            (masked.id.as_str(), masked.title.as_str(), masked.album_id()),
             ("", "t", "a")
         );
         assert_eq!(ReadMask::parse(None).unwrap().apply(song.clone()), song);
+        let unmasked_field = mask(&["title"]).unwrap().apply(song.clone()).album_id;
+        assert_eq!(unmasked_field, None, "masked out, not empty");
         let error = mask(&["title", "tempo"]).unwrap_err();
         assert_eq!(error.field, "read_mask");
         assert!(error.reason.contains("tempo"));

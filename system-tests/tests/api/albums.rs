@@ -22,7 +22,7 @@ on_both_backends! {
         assert_eq!(album.songs.len(), 3);
         assert_eq!(album.title, album.songs[0].title, "an album is named after its first track");
         for song in &album.songs {
-            assert_eq!(song.album_id, album.id);
+            assert_eq!(song.album_id(), album.id);
             assert_eq!(song.model, "offline");
             assert!(song.lyrics.contains("[Chorus]"));
         }

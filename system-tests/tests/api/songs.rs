@@ -40,7 +40,7 @@ async fn generate_lyrics_streams_each_stored_song() {
             .unwrap();
         assert_eq!(stored.into_inner(), song);
         assert!(
-            song.album_id.is_empty(),
+            song.album_id.as_deref() == Some(""),
             "songs made on their own have no album"
         );
         songs.push(song);
@@ -86,7 +86,7 @@ async fn get_song_returns_only_the_masked_fields() {
     assert!(
         song.id.is_empty()
             && song.genre.is_empty()
-            && song.album_id.is_empty()
+            && song.album_id.is_none()
             && song.create_time.is_none()
     );
 }
