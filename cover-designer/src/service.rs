@@ -15,6 +15,7 @@ use superstar_server::{
     call_context::CallContext,
     idempotency::{Begun, Fingerprint, RequestId, RequestIds},
     request_fields::{InvalidField, resource_id},
+    usage::Usage,
 };
 use tonic::{Request, Response, Status};
 
@@ -25,16 +26,23 @@ pub struct CoverDesignerService {
     painter: Arc<dyn Painter>,
     store: CoverStore,
     requests: RequestIds,
+    usage: Usage,
 }
 
 impl CoverDesignerService {
     /// A service painting with `painter`, keeping covers in `store` and the request ids
-    /// of `DesignCover` in `requests`.
-    pub fn new(painter: Arc<dyn Painter>, store: CoverStore, requests: RequestIds) -> Self {
+    /// of `DesignCover` in `requests`, counting each client's images in `usage`.
+    pub fn new(
+        painter: Arc<dyn Painter>,
+        store: CoverStore,
+        requests: RequestIds,
+        usage: Usage,
+    ) -> Self {
         Self {
             painter,
             store,
             requests,
+            usage,
         }
     }
 }
@@ -69,7 +77,11 @@ impl CoverDesigner for CoverDesignerService {
         };
         let painting = self
             .painter
-            .paint(&brief, context.give_up_at())
+            .paint(
+                &brief,
+                context.give_up_at(),
+                &self.usage.meter(context.client(), self.painter.model()),
+            )
             .await
             .map_err(Error::from)?;
         let cover = self

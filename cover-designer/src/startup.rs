@@ -48,9 +48,14 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     };
     let model = painter.model().to_owned();
     let store = CoverStore::new(database.clone());
-    let service = CoverDesignerService::new(painter, store.clone(), RequestIds::new(database));
-    let host = ServiceHost::bind(&settings.host)
-        .await?
+    let host = ServiceHost::bind(&settings.host).await?;
+    let service = CoverDesignerService::new(
+        painter,
+        store.clone(),
+        RequestIds::new(database),
+        host.usage(),
+    );
+    let host = host
         .add_service(
             CoverDesignerServer::new(service)
                 .max_decoding_message_size(MAX_REQUEST_MESSAGE_BYTES)

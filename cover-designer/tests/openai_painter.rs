@@ -1,6 +1,7 @@
 //! The OpenAI painter against a wiremock server speaking OpenAI's wire format.
 
 use std::time::Duration;
+use superstar_server::usage::Usage;
 
 use cover_designer::{
     domain::CoverBrief,
@@ -39,7 +40,11 @@ fn images() -> wiremock::MockBuilder {
 
 async fn paint(painter: &OpenAiPainter) -> Result<Painting, PaintError> {
     painter
-        .paint(&brief(), Some(Instant::now() + Duration::from_secs(5)))
+        .paint(
+            &brief(),
+            Some(Instant::now() + Duration::from_secs(5)),
+            &Usage::unwatched(),
+        )
         .await
 }
 
@@ -147,7 +152,11 @@ async fn a_slow_painter_ends_at_the_deadline() {
 
     let started = Instant::now();
     let error = painter(&server)
-        .paint(&brief(), Some(Instant::now() + Duration::from_millis(300)))
+        .paint(
+            &brief(),
+            Some(Instant::now() + Duration::from_millis(300)),
+            &Usage::unwatched(),
+        )
         .await
         .unwrap_err();
 

@@ -273,6 +273,12 @@ impl ServiceHost {
             .expect("a bound listener has an address")
     }
 
+    /// The usage counters this host's metrics port serves, for the providers of the
+    /// services added to it.
+    pub fn usage(&self) -> crate::usage::Usage {
+        self.metrics.usage().clone()
+    }
+
     /// Adds a service; health reports it SERVING from the start of [`serve`](Self::serve).
     pub fn add_service<S>(mut self, service: S) -> Self
     where

@@ -8,7 +8,7 @@
 //!   ([`grpc_server`]);
 //! - watches every RPC in one tower layer: request id, span, metrics, one log line
 //!   ([`rpc_layer`]), logged as JSON lines ([`telemetry`]) and counted for Prometheus
-//!   ([`metrics`]);
+//!   ([`metrics`]), with what each client spends on models ([`usage`]);
 //! - keeps its data in SQLite or PostgreSQL through sqlx, migrated at start ([`db`]);
 //! - turns its health NOT_SERVING and drains in-flight streams when asked to stop
 //!   ([`shutdown`], [`grpc_server`]);
@@ -38,3 +38,4 @@ pub mod seed;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
+pub mod usage;

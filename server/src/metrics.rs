@@ -41,7 +41,7 @@ use prost::Message;
 use prost_types::FileDescriptorSet;
 use tokio::net::TcpListener;
 
-use crate::shutdown::Shutdown;
+use crate::{shutdown::Shutdown, usage::Usage};
 
 /// Which RPC: the labels of the started counter and of the histogram. Both come from
 /// the fixed set of served RPCs, so they are borrowed from it, never allocated.
@@ -119,6 +119,7 @@ pub struct Metrics {
     started: Family<RpcLabels, Counter>,
     handled: Family<HandledLabels, Counter>,
     handling_seconds: HistogramFamily,
+    usage: Usage,
 }
 
 impl Default for Metrics {
@@ -128,7 +129,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// A fresh registry holding the three RPC metrics.
+    /// A fresh registry holding the three RPC metrics and the usage counters.
     pub fn new() -> Self {
         let started = Family::<RpcLabels, Counter>::default();
         let handled = Family::<HandledLabels, Counter>::default();
@@ -153,12 +154,19 @@ impl Metrics {
             "Time from the request's arrival to its status being sent",
             handling_seconds.clone(),
         );
+        let usage = Usage::register(&mut registry);
         Self {
             registry: Arc::new(registry),
             started,
             handled,
             handling_seconds,
+            usage,
         }
+    }
+
+    /// What each client spends on models, counted in this registry.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
     }
 
     /// Counts an RPC that has started.

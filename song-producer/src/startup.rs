@@ -62,14 +62,16 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     };
     let lyricist_model = lyricist.model().to_owned();
     let budget = ModelBudget::new(settings.budget);
+    let host = ServiceHost::bind(&settings.host).await?;
     let studio = Studio::new(
         lyricist,
         SongStore::new(database.clone()),
         RequestIds::new(database),
         covers,
         budget,
+        host.usage(),
     );
-    let host = ServiceHost::bind(&settings.host).await?.add_service(
+    let host = host.add_service(
         SongProducerServer::new(SongProducerService::new(studio))
             .max_decoding_message_size(MAX_REQUEST_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_RESPONSE_MESSAGE_BYTES),

@@ -16,6 +16,7 @@ use superstar_server::{
     call_context::CallContext,
     idempotency::{Begun, Claim, Fingerprint, RequestId, RequestIds},
     request_fields::InvalidField,
+    usage::{Meter, Usage},
 };
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
@@ -41,18 +42,20 @@ pub struct Studio {
     requests: RequestIds,
     covers: CoverClient,
     budget: ModelBudget,
+    usage: Usage,
 }
 
 impl Studio {
     /// A studio writing with `lyricist`, storing in `songs` (with the request ids of
     /// albums in `requests`), asking `covers` for covers and charging every model call
-    /// to `budget`.
+    /// to `budget` and each client's spending to `usage`.
     pub fn new(
         lyricist: Arc<dyn Lyricist>,
         songs: SongStore,
         requests: RequestIds,
         covers: CoverClient,
         budget: ModelBudget,
+        usage: Usage,
     ) -> Self {
         Self {
             lyricist,
@@ -60,6 +63,7 @@ impl Studio {
             requests,
             covers,
             budget,
+            usage,
         }
     }
 
@@ -135,10 +139,11 @@ impl Studio {
         stop: CancellationToken,
     ) -> Result<Album, Error> {
         let deadline = context.give_up_at();
+        let meter = self.meter(&context);
         let written = tokio::select! {
             biased;
             () = stop.cancelled() => return Err(Error::CallerGone),
-            written = self.write_tracks(&plan, deadline) => written?,
+            written = self.write_tracks(&plan, deadline, &meter) => written?,
         };
         let title = written[0].title.clone();
         let cover_request = DesignCoverRequest {
@@ -172,11 +177,12 @@ impl Studio {
         &self,
         plan: &AlbumPlan,
         deadline: Option<tokio::time::Instant>,
+        meter: &Meter,
     ) -> Result<Vec<WrittenSong>, Error> {
         Ok(stream::iter(plan.tracks().to_vec())
             .map(|brief| {
                 let lyricist = Arc::clone(&self.lyricist);
-                async move { write_song(lyricist.as_ref(), &brief, deadline).await }
+                async move { write_song(lyricist.as_ref(), &brief, deadline, meter).await }
             })
             .buffered(CONCURRENT_SONGS)
             .try_collect()
@@ -241,9 +247,10 @@ impl Studio {
         self.budget.spend(context.client(), calls)?;
         let studio = self.clone();
         let deadline = context.give_up_at();
+        let meter = self.meter(context);
         Ok(async_stream::try_stream! {
             for brief in briefs {
-                let written = studio.write_unseen(&brief, deadline).await?;
+                let written = studio.write_unseen(&brief, deadline, &meter).await?;
                 yield studio.store_single(&brief, &written).await?;
             }
         })
@@ -259,12 +266,17 @@ impl Studio {
         &self,
         brief: &SongBrief,
         deadline: Option<tokio::time::Instant>,
+        meter: &Meter,
     ) -> Result<WrittenSong, LyricsError> {
         let mut asked = 0;
         loop {
             asked += 1;
-            let mut progress =
-                Box::pin(write_with_progress(self.lyricist.as_ref(), brief, deadline));
+            let mut progress = Box::pin(write_with_progress(
+                self.lyricist.as_ref(),
+                brief,
+                deadline,
+                meter,
+            ));
             let written = async {
                 while let Some(step) = progress.try_next().await? {
                     if let Progress::Done(written) = step {
@@ -303,6 +315,7 @@ impl Studio {
         let studio = self.clone();
         let deadline = context.give_up_at();
         let client = context.client().to_owned();
+        let meter = self.meter(context);
         async_stream::try_stream! {
             // The first take's brief and the latest take.
             let mut session: Option<(SongBrief, WrittenSong)> = None;
@@ -331,7 +344,7 @@ impl Studio {
                 studio.budget.spend(&client, 1)?;
                 take += 1;
                 let number = i32::try_from(take).unwrap_or(i32::MAX);
-                let mut progress = Box::pin(write_with_progress(studio.lyricist.as_ref(), &brief, deadline));
+                let mut progress = Box::pin(write_with_progress(studio.lyricist.as_ref(), &brief, deadline, &meter));
                 while let Some(step) = progress.try_next().await? {
                     match step {
                         Progress::Delta(delta) => yield JamReply { take: number, event: Some(Event::Delta(delta)) },
@@ -345,6 +358,11 @@ impl Studio {
                 }
             }
         }
+    }
+
+    /// Where the lyricist counts the calls it makes for `context`'s client.
+    fn meter(&self, context: &CallContext) -> Meter {
+        self.usage.meter(context.client(), self.lyricist.model())
     }
 
     async fn store_single(&self, brief: &SongBrief, written: &WrittenSong) -> Result<Song, Error> {

@@ -13,6 +13,7 @@ use song_producer::{
     },
 };
 use superstar_openai::{OpenAiSettings, ProviderError};
+use superstar_server::{metrics::Metrics, usage::Usage};
 use superstar_testkit::{
     CapturedLogs,
     openai::{self, CHAT_MODEL, SONG},
@@ -48,7 +49,10 @@ fn chat() -> wiremock::MockBuilder {
 }
 
 async fn deltas(lyricist: &OpenAiLyricist) -> Result<Vec<String>, LyricsError> {
-    lyricist.write(&brief(), soon(5_000)).try_collect().await
+    lyricist
+        .write(&brief(), soon(5_000), &Usage::unwatched())
+        .try_collect()
+        .await
 }
 
 #[tokio::test]
@@ -97,9 +101,14 @@ async fn a_whole_take_comes_from_one_non_streamed_reply() {
         .mount(&server)
         .await;
 
-    let song = write_song(&lyricist(&server), &brief(), soon(5_000))
-        .await
-        .unwrap();
+    let song = write_song(
+        &lyricist(&server),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(song, WrittenSong::parse(SONG).unwrap());
     assert_eq!(song.title, "Neon Nights");
@@ -121,9 +130,14 @@ async fn a_rate_limit_is_waited_out_as_asked_then_retried_once() {
         .await;
 
     let started = Instant::now();
-    let song = write_song(&lyricist(&server), &brief(), soon(10_000))
-        .await
-        .unwrap();
+    let song = write_song(
+        &lyricist(&server),
+        &brief(),
+        soon(10_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(song.title, "Neon Nights");
     assert!(
@@ -142,9 +156,14 @@ async fn a_rate_limit_that_outlasts_the_deadline_fails_at_once() {
         .await;
 
     let started = Instant::now();
-    let error = write_song(&lyricist(&server), &brief(), soon(2_000))
-        .await
-        .unwrap_err();
+    let error = write_song(
+        &lyricist(&server),
+        &brief(),
+        soon(2_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap_err();
 
     assert!(
         matches!(error, ProviderError::RateLimited { .. }),
@@ -194,7 +213,7 @@ async fn a_reply_slower_than_the_deadline_fails_promptly() {
         .await;
 
     let started = Instant::now();
-    let error = write_song(&lyricist(&server), &brief(), soon(300))
+    let error = write_song(&lyricist(&server), &brief(), soon(300), &Usage::unwatched())
         .await
         .unwrap_err();
 
@@ -244,9 +263,14 @@ async fn a_malformed_body_is_unusable() {
         .mount(&server)
         .await;
 
-    let error = write_song(&lyricist(&server), &brief(), soon(5_000))
-        .await
-        .unwrap_err();
+    let error = write_song(
+        &lyricist(&server),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap_err();
 
     assert!(matches!(error, ProviderError::Malformed(_)), "{error:?}");
     assert_eq!(error.to_status("theme").code(), Code::Unavailable);
@@ -278,10 +302,15 @@ async fn a_reply_in_the_wrong_format_is_asked_for_once_more() {
 /// Writes a take against `server`, whose second reply is [`SONG`]: the client sees that
 /// reply's text, and nothing of the first, then the song.
 async fn the_take_is_the_second_reply(server: &MockServer) {
-    let steps: Vec<Progress> = write_with_progress(&lyricist(server), &brief(), soon(5_000))
-        .try_collect()
-        .await
-        .unwrap();
+    let steps: Vec<Progress> = write_with_progress(
+        &lyricist(server),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .try_collect()
+    .await
+    .unwrap();
     let text: String = steps
         .iter()
         .filter_map(|step| match step {
@@ -307,9 +336,14 @@ async fn a_reply_in_the_wrong_format_twice_is_unusable() {
         .mount(&server)
         .await;
 
-    let error = write_song(&lyricist(&server), &brief(), soon(5_000))
-        .await
-        .unwrap_err();
+    let error = write_song(
+        &lyricist(&server),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap_err();
 
     assert!(matches!(error, ProviderError::Malformed(_)), "{error:?}");
 }
@@ -371,7 +405,7 @@ async fn when_the_client_goes_away_the_provider_stream_is_dropped() {
         }
     });
     let lyricist = OpenAiLyricist::new(OpenAiSettings::new(KEY, &base_url, CHAT_MODEL));
-    let mut stream = lyricist.write(&brief(), soon(60_000));
+    let mut stream = lyricist.write(&brief(), soon(60_000), &Usage::unwatched());
     assert_eq!(
         stream.try_next().await.unwrap().unwrap(),
         "Title: Forever\n\n[Verse 1]\n"
@@ -409,9 +443,14 @@ async fn the_token_allowance_leaves_a_reasoning_model_room() {
         .mount(&server)
         .await;
 
-    write_song(&lyricist(&server), &brief(), soon(5_000))
-        .await
-        .unwrap();
+    write_song(
+        &lyricist(&server),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -429,9 +468,14 @@ async fn a_whole_reply_cut_at_the_token_limit_is_asked_for_once_more() {
         .mount(&server)
         .await;
 
-    let song = write_song(&lyricist(&server), &brief(), soon(5_000))
-        .await
-        .unwrap();
+    let song = write_song(
+        &lyricist(&server),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(song, WrittenSong::parse(SONG).unwrap());
 }
@@ -445,9 +489,14 @@ async fn a_whole_reply_cut_twice_is_unavailable() {
         .mount(&server)
         .await;
 
-    let error = write_song(&lyricist(&server), &brief(), soon(5_000))
-        .await
-        .unwrap_err();
+    let error = write_song(
+        &lyricist(&server),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap_err();
 
     assert!(matches!(error, ProviderError::Truncated), "{error:?}");
     let status = error.to_status("theme");
@@ -466,10 +515,14 @@ async fn a_streamed_take_cut_after_its_text_went_out_fails_and_is_never_a_song()
         .mount(&server)
         .await;
 
-    let steps: Vec<Result<Progress, LyricsError>> =
-        write_with_progress(&lyricist(&server), &brief(), soon(5_000))
-            .collect()
-            .await;
+    let steps: Vec<Result<Progress, LyricsError>> = write_with_progress(
+        &lyricist(&server),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .collect()
+    .await;
 
     // The client saw the text as it came; the take then failed, with no song.
     assert!(
@@ -505,4 +558,51 @@ async fn a_streamed_take_cut_before_any_text_went_out_is_asked_for_once_more() {
         .await;
 
     the_take_is_the_second_reply(&server).await;
+}
+
+/// Each request sent is a call; the tokens come from the provider's `usage`, which a
+/// streamed reply carries in a last chunk when asked (`stream_options.include_usage`).
+#[tokio::test]
+async fn calls_and_tokens_are_counted_per_client_whole_and_streamed() {
+    let server = MockServer::start().await;
+    chat()
+        .and(|request: &Request| openai::body(request)["stream"] == false)
+        .respond_with(openai::chat_reply(SONG))
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .and(|request: &Request| {
+            let body = openai::body(request);
+            body["stream"] == true && body["stream_options"]["include_usage"] == true
+        })
+        .respond_with(openai::chat_stream(&[SONG]))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let metrics = Metrics::new();
+    let alice = metrics.usage().meter("alice", CHAT_MODEL);
+    write_song(&lyricist(&server), &brief(), soon(5_000), &alice)
+        .await
+        .unwrap();
+    let streamed: Vec<Progress> =
+        write_with_progress(&lyricist(&server), &brief(), soon(5_000), &alice)
+            .try_collect()
+            .await
+            .unwrap();
+    assert!(matches!(streamed.last(), Some(Progress::Done(_))));
+
+    let text = metrics.render();
+    let labels = format!(r#"{{client="alice",model="{CHAT_MODEL}"}}"#);
+    let (prompt, completion) = openai::STREAM_USAGE;
+    for (metric, value) in [
+        ("superstar_model_calls_total", 2),
+        ("superstar_model_prompt_tokens_total", 50 + prompt),
+        ("superstar_model_completion_tokens_total", 60 + completion),
+    ] {
+        assert!(
+            text.contains(&format!("{metric}{labels} {value}\n")),
+            "{metric} {value} in {text}"
+        );
+    }
 }

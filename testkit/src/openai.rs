@@ -60,7 +60,12 @@ fn chat_reply_ending(text: &str, finish_reason: &str) -> ResponseTemplate {
     }))
 }
 
-/// A streamed chat completion: one SSE chunk per piece, in order, then `[DONE]`.
+/// The prompt and completion tokens every streamed reply reports in its usage chunk
+/// (whole replies report 50 and 60).
+pub const STREAM_USAGE: (u32, u32) = (40, 70);
+
+/// A streamed chat completion: one SSE chunk per piece, in order, the usage chunk, then
+/// `[DONE]`.
 pub fn chat_stream(pieces: &[&str]) -> ResponseTemplate {
     chat_stream_ending(pieces, "stop")
 }
@@ -76,6 +81,16 @@ fn chat_stream_ending(pieces: &[&str], finish_reason: &str) -> ResponseTemplate 
         body.push_str(&sse_event(&chunk(json!({"content": piece}), None)));
     }
     body.push_str(&sse_event(&chunk(json!({}), Some(finish_reason))));
+    // The usage chunk OpenAI sends last when asked (`stream_options.include_usage`).
+    let (prompt, completion) = STREAM_USAGE;
+    body.push_str(&sse_event(&json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": CHAT_MODEL,
+        "choices": [],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    })));
     body.push_str("data: [DONE]\n\n");
     ResponseTemplate::new(200)
         .insert_header("content-type", "text/event-stream")

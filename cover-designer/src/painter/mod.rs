@@ -9,6 +9,7 @@ mod openai;
 pub use offline::OfflinePainter;
 pub use openai::{OpenAiPainter, prompt};
 use superstar_openai::ProviderError;
+use superstar_server::usage::Meter;
 use tokio::time::Instant;
 
 use crate::domain::CoverBrief;
@@ -43,10 +44,12 @@ pub trait Painter: Send + Sync + 'static {
     /// The model name stored with each cover (`offline` for the offline painter).
     fn model(&self) -> &str;
 
-    /// Paints one cover. `deadline` is when the caller stops waiting, if it said.
+    /// Paints one cover. `deadline` is when the caller stops waiting, if it said;
+    /// every request sent to a model, and the image painted, is counted in `meter`.
     async fn paint(
         &self,
         brief: &CoverBrief,
         deadline: Option<Instant>,
+        meter: &Meter,
     ) -> Result<Painting, PaintError>;
 }

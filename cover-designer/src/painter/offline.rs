@@ -40,13 +40,17 @@ impl Painter for OfflinePainter {
         &self,
         brief: &CoverBrief,
         _deadline: Option<tokio::time::Instant>,
+        meter: &superstar_server::usage::Meter,
     ) -> Result<Painting, PaintError> {
         let painter = self.clone();
         let brief = brief.clone();
+        meter.called();
         // A few milliseconds of CPU: keep it off the async workers.
-        tokio::task::spawn_blocking(move || painter.paint_now(&brief))
+        let painting = tokio::task::spawn_blocking(move || painter.paint_now(&brief))
             .await
-            .map_err(|error| PaintError::Failed(error.to_string()))?
+            .map_err(|error| PaintError::Failed(error.to_string()))??;
+        meter.painted(1);
+        Ok(painting)
     }
 }
 

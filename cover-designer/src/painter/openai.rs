@@ -16,6 +16,7 @@ use async_openai::{
 };
 use base64::Engine;
 use superstar_openai::{OpenAiSettings, ProviderError};
+use superstar_server::usage::Meter;
 use tokio::time::Instant;
 
 use super::{PaintError, Painter, Painting};
@@ -72,6 +73,7 @@ impl Painter for OpenAiPainter {
         &self,
         brief: &CoverBrief,
         deadline: Option<Instant>,
+        meter: &Meter,
     ) -> Result<Painting, PaintError> {
         let request = self.request(brief);
         let inner = &self.inner;
@@ -80,9 +82,14 @@ impl Painter for OpenAiPainter {
             .settings
             .retry
             .run(deadline, || async {
+                meter.called();
                 Ok(inner.client.images().generate(request.clone()).await?)
             })
             .await?;
+        if let Some(usage) = &reply.usage {
+            meter.tokens(usage.input_tokens.into(), usage.output_tokens.into());
+        }
+        meter.painted(reply.data.len() as u64);
         let image = reply
             .data
             .first()

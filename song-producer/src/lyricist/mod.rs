@@ -17,6 +17,7 @@ use futures::{Stream, StreamExt, TryStreamExt, future::BoxFuture};
 pub use offline::{OfflineLyricist, compose};
 pub use openai::{MAX_COMPLETION_TOKENS, OpenAiLyricist};
 use superstar_openai::ProviderError;
+use superstar_server::usage::Meter;
 use tokio::time::Instant;
 
 use crate::domain::{SongBrief, WrittenSong};
@@ -39,7 +40,9 @@ pub trait Lyricist: Send + Sync + 'static {
     fn model(&self) -> &str;
 
     /// Starts writing one take, streamed. Dropping the stream stops the writing.
-    fn write(&self, brief: &SongBrief, deadline: Option<Instant>) -> Deltas;
+    /// Every request it sends a model is counted in `meter`, with the tokens the
+    /// provider reports.
+    fn write(&self, brief: &SongBrief, deadline: Option<Instant>, meter: &Meter) -> Deltas;
 
     /// Writes one whole take, when nobody watches it being written. By default the
     /// streamed deltas, collected and parsed.
@@ -47,8 +50,9 @@ pub trait Lyricist: Send + Sync + 'static {
         &self,
         brief: &SongBrief,
         deadline: Option<Instant>,
+        meter: &Meter,
     ) -> BoxFuture<'static, Result<WrittenSong, LyricsError>> {
-        let deltas = self.write(brief, deadline);
+        let deltas = self.write(brief, deadline, meter);
         Box::pin(async move {
             let text: String = deltas.try_collect().await?;
             WrittenSong::parse(&text).map_err(ProviderError::Malformed)
@@ -71,8 +75,9 @@ pub fn write_with_progress(
     lyricist: &dyn Lyricist,
     brief: &SongBrief,
     deadline: Option<Instant>,
+    meter: &Meter,
 ) -> impl Stream<Item = Result<Progress, LyricsError>> + Send + use<> {
-    let mut deltas = lyricist.write(brief, deadline);
+    let mut deltas = lyricist.write(brief, deadline, meter);
     async_stream::try_stream! {
         let mut text = String::new();
         while let Some(delta) = by_deadline(deadline, deltas.next()).await?.transpose()? {
@@ -89,8 +94,9 @@ pub async fn write_song(
     lyricist: &dyn Lyricist,
     brief: &SongBrief,
     deadline: Option<Instant>,
+    meter: &Meter,
 ) -> Result<WrittenSong, LyricsError> {
-    by_deadline(deadline, lyricist.write_whole(brief, deadline)).await?
+    by_deadline(deadline, lyricist.write_whole(brief, deadline, meter)).await?
 }
 
 /// `work`'s output, or [`ProviderError::DeadlineExceeded`] if `deadline` comes first.

@@ -25,11 +25,12 @@ use async_openai::{
     types::chat::{
         ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
         ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-        CreateChatCompletionRequest, FinishReason,
+        ChatCompletionStreamOptions, CreateChatCompletionRequest, FinishReason,
     },
 };
 use futures::{StreamExt, future::BoxFuture};
 use superstar_openai::{OpenAiSettings, ProviderError};
+use superstar_server::usage::Meter;
 use tokio::time::Instant;
 
 use super::{Deltas, Lyricist, LyricsError};
@@ -92,8 +93,9 @@ impl Lyricist for OpenAiLyricist {
         &self.inner.settings.model
     }
 
-    fn write(&self, brief: &SongBrief, deadline: Option<Instant>) -> Deltas {
+    fn write(&self, brief: &SongBrief, deadline: Option<Instant>, meter: &Meter) -> Deltas {
         let inner = Arc::clone(&self.inner);
+        let meter = meter.clone();
         let request = inner.request(brief, true);
         let deadline = inner.settings.deadline(deadline);
         Box::pin(async_stream::try_stream! {
@@ -101,13 +103,14 @@ impl Lyricist for OpenAiLyricist {
             let (head, mut rest) = loop {
                 asked += 1;
                 let mut stream = inner.settings.retry.run(deadline, || async {
+                    meter.called();
                     Ok(inner.client.chat().create_stream(request.clone()).await?)
                 }).await?;
                 // Hold the text back until its first line shows it is a song.
                 let mut head = String::new();
                 let mut truncated = false;
                 while !first_line_complete(&head) {
-                    match next_piece(&mut stream, deadline).await {
+                    match next_piece(&mut stream, deadline, &meter).await {
                         Ok(Some(piece)) => head.push_str(&piece),
                         Ok(None) => break,
                         // Cut before any of it went out: it may be asked for again.
@@ -132,7 +135,7 @@ impl Lyricist for OpenAiLyricist {
                 tracing::warn!(opening = cut(first_line), "the model's reply is not in the song format; asking again");
             };
             yield head;
-            while let Some(piece) = next_piece(&mut rest, deadline).await? {
+            while let Some(piece) = next_piece(&mut rest, deadline, &meter).await? {
                 yield piece;
             }
         })
@@ -142,8 +145,10 @@ impl Lyricist for OpenAiLyricist {
         &self,
         brief: &SongBrief,
         deadline: Option<Instant>,
+        meter: &Meter,
     ) -> BoxFuture<'static, Result<WrittenSong, LyricsError>> {
         let inner = Arc::clone(&self.inner);
+        let meter = meter.clone();
         let request = inner.request(brief, false);
         let deadline = inner.settings.deadline(deadline);
         Box::pin(async move {
@@ -154,7 +159,12 @@ impl Lyricist for OpenAiLyricist {
                     .settings
                     .retry
                     .run(deadline, || async {
+                        meter.called();
                         let reply = inner.client.chat().create(request.clone()).await?;
+                        if let Some(usage) = &reply.usage {
+                            meter
+                                .tokens(usage.prompt_tokens.into(), usage.completion_tokens.into());
+                        }
                         let choice = reply.choices.into_iter().next().ok_or_else(|| {
                             ProviderError::Malformed("the reply has no choices".into())
                         })?;
@@ -191,6 +201,11 @@ impl Inner {
             model: self.settings.model.clone(),
             messages: messages(brief),
             stream: Some(stream),
+            // A streamed reply reports its tokens only when asked, in a last chunk.
+            stream_options: stream.then_some(ChatCompletionStreamOptions {
+                include_usage: Some(true),
+                include_obfuscation: None,
+            }),
             max_completion_tokens: Some(MAX_COMPLETION_TOKENS),
             ..Default::default()
         }
@@ -238,6 +253,7 @@ fn messages(brief: &SongBrief) -> Vec<ChatCompletionRequestMessage> {
 async fn next_piece(
     stream: &mut async_openai::types::chat::ChatCompletionResponseStream,
     deadline: Instant,
+    meter: &Meter,
 ) -> Result<Option<String>, LyricsError> {
     loop {
         let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
@@ -245,8 +261,11 @@ async fn next_piece(
             Ok(None) => return Ok(None),
             Ok(Some(chunk)) => chunk.map_err(ProviderError::from)?,
         };
+        if let Some(usage) = &chunk.usage {
+            meter.tokens(usage.prompt_tokens.into(), usage.completion_tokens.into());
+        }
         let Some(choice) = chunk.choices.into_iter().next() else {
-            continue; // a usage-only chunk
+            continue; // the usage chunk
         };
         if choice.delta.refusal.is_some()
             || choice.finish_reason == Some(FinishReason::ContentFilter)

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use superstar_proto::v1::{GetSongRequest, ListSongsRequest};
 use superstar_system_tests::{TestSystem, http_get, sample};
+
+use crate::album_request;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -116,4 +118,44 @@ async fn health_turns_not_serving_when_shutdown_begins() {
         .await
         .expect("NOT_SERVING within the grace period");
     system.song_producer.stop().await;
+}
+
+/// Each client's spending, on each service's metrics port: the song producer counts
+/// the songs written for it, the cover designer the covers painted for it (the song
+/// producer passes the client's name on).
+#[tokio::test]
+async fn each_clients_model_calls_and_images_are_counted() {
+    let system = TestSystem::start().await;
+    for (client, songs) in [("alice", 3), ("bob", 1)] {
+        let mut request = tonic::Request::new(album_request("jazz", "rain", songs));
+        request
+            .metadata_mut()
+            .insert("x-superstar-client", client.parse().unwrap());
+        system
+            .songs
+            .clone()
+            .make_me_superstar(request)
+            .await
+            .unwrap();
+    }
+    let songs = http_get(system.song_producer.metrics_addr, "/metrics").await;
+    let covers = http_get(
+        system.cover_designer.as_ref().unwrap().metrics_addr,
+        "/metrics",
+    )
+    .await;
+    for (client, songs_written) in [("alice", 3.0), ("bob", 1.0)] {
+        let labels = [&*format!(r#"client="{client}""#), r#"model="offline""#];
+        assert_eq!(
+            sample(&songs, "superstar_model_calls_total", &labels),
+            songs_written,
+            "{songs}"
+        );
+        assert_eq!(
+            sample(&covers, "superstar_images_total", &labels),
+            1.0,
+            "{covers}"
+        );
+        assert_eq!(sample(&covers, "superstar_model_calls_total", &labels), 1.0);
+    }
 }

@@ -200,6 +200,19 @@ fn the_readme_works_through_envoy() {
 
     the_readme_tour();
 
+    // Each client's spend, on the song producer's metrics port.
+    let spend =
+        ok(r#"curl -s localhost:9101/metrics | grep 'superstar_model_calls_total{client="dev"'"#);
+    let calls: f64 = spend
+        .lines()
+        .find(|line| line.contains(r#"model="offline""#))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("the dev client's calls: {spend}"));
+    assert!(
+        calls >= 6.0,
+        "the tour's albums and streams wrote songs: {spend}"
+    );
+
     for port in [50051, 50052] {
         let (success, refused) = grpcurl(&format!("localhost:{port} list"));
         assert!(

@@ -19,6 +19,7 @@ mod theme_words;
 use std::time::Duration;
 
 use futures::StreamExt;
+use superstar_server::usage::Meter;
 use tokio::time::Instant;
 
 use self::{revision::Plan, song::Song, theme_words::Words};
@@ -45,7 +46,8 @@ impl Lyricist for OfflineLyricist {
         "offline"
     }
 
-    fn write(&self, brief: &SongBrief, _deadline: Option<Instant>) -> Deltas {
+    fn write(&self, brief: &SongBrief, _deadline: Option<Instant>, meter: &Meter) -> Deltas {
+        meter.called();
         let deltas = futures::stream::iter(split_into_deltas(&compose(brief)));
         if self.typing_delay.is_zero() {
             return Box::pin(deltas.map(Ok));
@@ -118,6 +120,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{Genre, Instruction, Revision, Theme, WrittenSong};
+    use superstar_server::usage::Usage;
 
     fn brief(genre: &str, theme: &str) -> SongBrief {
         SongBrief::new(Genre::parse(genre).unwrap(), Theme::parse(theme).unwrap())
@@ -324,7 +327,7 @@ mod tests {
     async fn deltas_concatenate_to_the_song() {
         let brief = brief("polish disco polo", "wakacje nad morzem");
         let deltas: Vec<String> = OfflineLyricist::default()
-            .write(&brief, None)
+            .write(&brief, None, &Usage::unwatched())
             .try_collect()
             .await
             .unwrap();

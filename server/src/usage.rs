@@ -1,0 +1,194 @@
+//! What each client spends on models, for Prometheus.
+//!
+//! Model calls cost money, and the gateway knows who asked but not what it cost. So
+//! both services count, per client and model:
+//! - `superstar_model_calls_total`: requests sent to a model (the offline ones too, as
+//!   model `offline`), each attempt of a retry included;
+//! - `superstar_model_prompt_tokens_total` and `superstar_model_completion_tokens_total`:
+//!   the tokens the provider reports in its `usage` (streamed replies ask for it with
+//!   `stream_options.include_usage`; a stream cut before its end reports none);
+//! - `superstar_images_total`: images painted.
+//!
+//! The client is the name the gateway authenticated and forwards (the song producer
+//! passes it on to the cover designer), so the label values are the gateway's
+//! configured clients. A caller holding a certificate could send any name, so the
+//! labels are bounded all the same: the first [`MAX_CLIENTS`] names are kept, later
+//! ones count as `other`, and a call with no name (a caller beside the gateway) as
+//! `direct`.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family},
+    registry::Registry,
+};
+
+/// How many client names get a label of their own.
+pub const MAX_CLIENTS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct UsageLabels {
+    client: Arc<str>,
+    model: Arc<str>,
+}
+
+/// Every client's usage. Cheap to clone: clones share the counters.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    calls: Family<UsageLabels, Counter>,
+    prompt_tokens: Family<UsageLabels, Counter>,
+    completion_tokens: Family<UsageLabels, Counter>,
+    images: Family<UsageLabels, Counter>,
+    clients: Arc<Mutex<HashSet<Arc<str>>>>,
+}
+
+impl Usage {
+    /// The usage counters, registered in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let usage = Self::default();
+        registry.register(
+            "superstar_model_calls",
+            "Requests sent to a model, per client and model",
+            usage.calls.clone(),
+        );
+        registry.register(
+            "superstar_model_prompt_tokens",
+            "Prompt tokens the provider reported, per client and model",
+            usage.prompt_tokens.clone(),
+        );
+        registry.register(
+            "superstar_model_completion_tokens",
+            "Completion tokens (reasoning included) the provider reported, per client and model",
+            usage.completion_tokens.clone(),
+        );
+        registry.register(
+            "superstar_images",
+            "Images painted, per client and model",
+            usage.images.clone(),
+        );
+        usage
+    }
+
+    /// What `client` (the forwarded name; empty for a direct caller) spends on `model`.
+    pub fn meter(&self, client: &str, model: &str) -> Meter {
+        Meter {
+            usage: self.clone(),
+            labels: UsageLabels {
+                client: self.client_label(client),
+                model: model.into(),
+            },
+        }
+    }
+
+    /// A meter that counts nowhere anyone looks: for code run outside a service (unit
+    /// tests of a provider, benches).
+    pub fn unwatched() -> Meter {
+        Self::default().meter("", "unwatched")
+    }
+
+    fn client_label(&self, client: &str) -> Arc<str> {
+        if client.is_empty() {
+            return "direct".into();
+        }
+        let mut clients = self
+            .clients
+            .lock()
+            .expect("the client set is never poisoned");
+        if let Some(known) = clients.get(client) {
+            return Arc::clone(known);
+        }
+        if clients.len() >= MAX_CLIENTS {
+            return "other".into();
+        }
+        let label: Arc<str> = client.into();
+        clients.insert(Arc::clone(&label));
+        label
+    }
+}
+
+/// One client's spending on one model: what a provider records its calls in.
+#[derive(Debug, Clone)]
+pub struct Meter {
+    usage: Usage,
+    labels: UsageLabels,
+}
+
+impl Meter {
+    /// A request was sent to the model.
+    pub fn called(&self) {
+        self.usage.calls.get_or_create(&self.labels).inc();
+    }
+
+    /// The provider reported `prompt` and `completion` tokens for a reply.
+    pub fn tokens(&self, prompt: u64, completion: u64) {
+        self.usage
+            .prompt_tokens
+            .get_or_create(&self.labels)
+            .inc_by(prompt);
+        self.usage
+            .completion_tokens
+            .get_or_create(&self.labels)
+            .inc_by(completion);
+    }
+
+    /// `count` images were painted.
+    pub fn painted(&self, count: u64) {
+        self.usage.images.get_or_create(&self.labels).inc_by(count);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prometheus_client::encoding::text::encode;
+
+    use super::*;
+
+    #[test]
+    fn usage_is_counted_per_client_and_model_with_bounded_labels() {
+        let mut registry = Registry::default();
+        let usage = Usage::register(&mut registry);
+        let alice = usage.meter("alice", "gpt-5-mini");
+        alice.called();
+        alice.tokens(120, 800);
+        alice.called();
+        alice.tokens(100, 700);
+        usage.meter("bob", "gpt-image-1").painted(1);
+        usage.meter("", "offline").called();
+        for n in 0..MAX_CLIENTS + 10 {
+            usage.meter(&format!("made-up-{n}"), "offline").called();
+        }
+        let mut text = String::new();
+        encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains(r#"superstar_model_calls_total{client="alice",model="gpt-5-mini"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"superstar_model_prompt_tokens_total{client="alice",model="gpt-5-mini"} 220"#
+        ));
+        assert!(text.contains(
+            r#"superstar_model_completion_tokens_total{client="alice",model="gpt-5-mini"} 1500"#
+        ));
+        assert!(text.contains(r#"superstar_images_total{client="bob",model="gpt-image-1"} 1"#));
+        assert!(text.contains(r#"superstar_model_calls_total{client="direct",model="offline"} 1"#));
+        // alice and bob took two of the labels: 62 made-up names get theirs, 12 are other.
+        assert!(
+            text.contains(r#"superstar_model_calls_total{client="other",model="offline"} 12"#),
+            "{text}"
+        );
+        let series = text
+            .lines()
+            .filter(|line| line.starts_with("superstar_model_calls_total{"))
+            .count();
+        assert_eq!(
+            series,
+            MAX_CLIENTS + 1,
+            "alice, {} made up, other and direct",
+            MAX_CLIENTS - 2
+        );
+    }
+}
