@@ -1,4 +1,6 @@
-//! `grpc-load`: `GetSong` from N concurrent callers for a fixed time.
+//! `grpc-load`: one RPC from N concurrent callers for a fixed time: `GetSong` of
+//! `--song-id` (the default), `ListSongs`' first page (`--rpc list-songs`), or
+//! `MakeMeSuperstar` of a two-song album (`--rpc album`, each call a new album).
 //!
 //! The callers share `min(N, 16)` HTTP/2 connections, as h2load's `-c`/`-m` do for the
 //! JSON measurement, so both put the same shape of load on the gateway. Requests that
@@ -6,7 +8,10 @@
 
 use std::time::Duration;
 
-use superstar_proto::v1::{GetSongRequest, song_producer_client::SongProducerClient};
+use superstar_proto::v1::{
+    GetSongRequest, ListSongsRequest, MakeMeSuperstarRequest,
+    song_producer_client::SongProducerClient,
+};
 use tokio::time::Instant;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
@@ -22,7 +27,7 @@ pub async fn run(args: &Args) -> Result<(), String> {
     let concurrency: usize = args.number("concurrency", 1)?;
     let duration = args.millis("duration-ms", 8_000)?;
     let warmup = args.millis("warmup-ms", 1_000)?;
-    let song_id = args.text("song-id")?.to_owned();
+    let rpc = Rpc::parse(args)?;
     let api_key = args.optional("api-key").map(str::to_owned);
     let connections = concurrency.clamp(1, MAX_CONNECTIONS);
     let mut channels = Vec::with_capacity(connections);
@@ -36,23 +41,19 @@ pub async fn run(args: &Args) -> Result<(), String> {
     let workers: Vec<_> = (0..concurrency)
         .map(|worker| {
             let mut client = SongProducerClient::new(channels[worker % connections].clone());
-            let song_id = song_id.clone();
+            let rpc = rpc.clone();
             let api_key = api_key.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0u64;
                 while Instant::now() < end {
-                    let mut request = tonic::Request::new(GetSongRequest {
-                        id: song_id.clone(),
-                        read_mask: None,
-                    });
-                    if let Some(key) = &api_key {
-                        request
-                            .metadata_mut()
-                            .insert("x-api-key", key.parse().expect("an ASCII key"));
-                    }
+                    let with_key = |request: &mut tonic::metadata::MetadataMap| {
+                        if let Some(key) = &api_key {
+                            request.insert("x-api-key", key.parse().expect("an ASCII key"));
+                        }
+                    };
                     let sent = Instant::now();
-                    let outcome = client.get_song(request).await;
+                    let outcome = rpc.call(&mut client, with_key).await;
                     if sent < counted_from || sent >= end {
                         continue;
                     }
@@ -83,6 +84,69 @@ pub async fn run(args: &Args) -> Result<(), String> {
     }
     .print();
     Ok(())
+}
+
+/// The RPC a load step calls.
+#[derive(Debug, Clone)]
+enum Rpc {
+    GetSong(String),
+    ListSongs,
+    Album,
+}
+
+impl Rpc {
+    fn parse(args: &Args) -> Result<Self, String> {
+        match args.optional("rpc").unwrap_or("get-song") {
+            "get-song" => Ok(Self::GetSong(args.text("song-id")?.to_owned())),
+            "list-songs" => Ok(Self::ListSongs),
+            "album" => Ok(Self::Album),
+            other => Err(format!("--rpc {other}: get-song, list-songs or album")),
+        }
+    }
+
+    /// Calls it once; `stamp` adds the caller's headers.
+    async fn call(
+        &self,
+        client: &mut SongProducerClient<Channel>,
+        stamp: impl Fn(&mut tonic::metadata::MetadataMap),
+    ) -> Result<(), tonic::Status> {
+        fn request<T>(
+            message: T,
+            stamp: impl Fn(&mut tonic::metadata::MetadataMap),
+        ) -> tonic::Request<T> {
+            let mut request = tonic::Request::new(message);
+            stamp(request.metadata_mut());
+            request
+        }
+        match self {
+            Self::GetSong(id) => {
+                let message = GetSongRequest {
+                    id: id.clone(),
+                    read_mask: None,
+                };
+                client.get_song(request(message, stamp)).await.map(drop)
+            }
+            Self::ListSongs => {
+                let message = ListSongsRequest {
+                    page_size: 20,
+                    ..Default::default()
+                };
+                client.list_songs(request(message, stamp)).await.map(drop)
+            }
+            Self::Album => {
+                let message = MakeMeSuperstarRequest {
+                    genre: "synthwave".into(),
+                    theme: "benchmark nights".into(),
+                    songs_count: 2,
+                    ..Default::default()
+                };
+                client
+                    .make_me_superstar(request(message, stamp))
+                    .await
+                    .map(drop)
+            }
+        }
+    }
 }
 
 /// A TLS channel to `--target`, with the client certificate `--cert`/`--key` if given.

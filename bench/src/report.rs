@@ -149,6 +149,62 @@ const MEASUREMENTS: [(&str, &str); 4] = [
     ),
 ];
 
+/// One album measurement of section 8.
+struct AlbumRow {
+    path: &'static str,
+    store: &'static str,
+    concurrency: u64,
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    errors: u64,
+    /// Song producer and cover designer CPU per album, where measured.
+    cpu_ms: Option<f64>,
+}
+
+/// The album measurements, in the order of the page.
+fn album_rows(lines: &[Value], loads: &BTreeMap<(String, u64), &Value>) -> Vec<AlbumRow> {
+    let kinds = [
+        ("album-direct-sqlite", "gRPC direct, stub models", "SQLite"),
+        (
+            "album-direct-postgres",
+            "gRPC direct, stub models",
+            "PostgreSQL",
+        ),
+        ("album-json-sqlite", "JSON through Envoy, offline", "SQLite"),
+        (
+            "album-json-postgres",
+            "JSON through Envoy, offline",
+            "PostgreSQL",
+        ),
+    ];
+    let number = |value: &Value| value.as_f64().unwrap_or(f64::NAN);
+    let mut rows = Vec::new();
+    for (label, path, store) in kinds {
+        let Some(((_, concurrency), line)) = loads.iter().find(|((name, _), _)| name == label)
+        else {
+            continue;
+        };
+        let cpu_ms = of_kind(lines, "cpu")
+            .find(|cpu| cpu["label"] == label)
+            .map(|cpu| {
+                let albums = number(&line["rps"]) * number(&cpu["step_ms"]) / 1000.0;
+                (number(&cpu["service_ms"]) + number(&cpu["cover_ms"])) / albums
+            });
+        rows.push(AlbumRow {
+            path,
+            store,
+            concurrency: *concurrency,
+            rps: number(&line["rps"]),
+            p50: number(&line["p50_ms"]),
+            p99: number(&line["p99_ms"]),
+            errors: line["errors"].as_u64().unwrap_or(0),
+            cpu_ms,
+        });
+    }
+    rows
+}
+
 /// Writes `--out` from the result lines in `--results`.
 pub fn run(args: &Args) -> Result<(), String> {
     let path = args.text("results")?;
@@ -268,10 +324,13 @@ pub fn render(lines: &[Value]) -> String {
             };
             let step_ms = number(&line["step_ms"]);
             let per_request = |cpu_ms: f64| cpu_ms * 1e6 / (number(&load["rps"]) * step_ms);
-            let title = MEASUREMENTS
+            let Some(title) = MEASUREMENTS
                 .iter()
                 .find(|(name, _)| *name == label)
-                .map_or(label, |(_, title)| title);
+                .map(|(_, title)| title)
+            else {
+                continue; // albums and the big store have sections of their own
+            };
             let _ = writeln!(
                 page,
                 "| {title} | {level} | {:.0} | {:.0} | {:.2} |",
@@ -363,6 +422,72 @@ pub fn render(lines: &[Value]) -> String {
         }
     }
 
+    let albums = album_rows(lines, &loads);
+    if !albums.is_empty() {
+        page.push_str("\n## 8. Albums, on SQLite and on PostgreSQL\n\n");
+        page.push_str(
+            "Two-song albums straight to the song producer over gRPC (mTLS), lyrics and cover \
+             from the OpenAI-format stub (a 64×64 PNG); and one-song albums as JSON through Envoy \
+             with the offline providers (wrk). CPU is what the song producer and the cover \
+             designer used together, per album.\n\n\
+             | path | store | concurrency | albums/s | p50 ms | p99 ms | p99 ÷ p50 | CPU per album, both services (ms) | errors |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
+        );
+        for row in &albums {
+            let cpu = row.cpu_ms.map_or("".to_owned(), |cpu| format!("{cpu:.2}"));
+            let _ = writeln!(
+                page,
+                "| {} | {} | {} | {:.0} | {} | {} | {:.2} | {cpu} | {} |",
+                row.path,
+                row.store,
+                row.concurrency,
+                row.rps,
+                row.p50,
+                row.p99,
+                row.p99 / row.p50,
+                row.errors
+            );
+        }
+    }
+
+    let stored: Vec<u64> = of_kind(lines, "stored")
+        .filter_map(|line| line["songs"].as_u64())
+        .collect();
+    if let (Some(fewest), Some(most)) = (stored.first(), stored.last()) {
+        page.push_str("\n## 9. Reads with many songs stored\n\n");
+        let _ = writeln!(
+            page,
+            "`GetSong` (one song from the middle) and `ListSongs` (the first page of 20, newest \
+             first) straight to the song producer on SQLite, with {fewest} and then {most} songs \
+             stored (added in bulk SQL).\n"
+        );
+        page.push_str(
+            "| RPC | songs stored | requests/s | p50 ms | p99 ms |\n|---|---|---|---|---|\n",
+        );
+        for rpc in ["get-song", "list-songs"] {
+            for count in &stored {
+                if let Some(line) = loads
+                    .iter()
+                    .find(|((label, _), _)| *label == format!("{rpc}-{count}"))
+                    .map(|(_, line)| line)
+                {
+                    let _ = writeln!(
+                        page,
+                        "| `{}` | {count} | {:.0} | {} | {} |",
+                        if rpc == "get-song" {
+                            "GetSong"
+                        } else {
+                            "ListSongs"
+                        },
+                        number(&line["rps"]),
+                        line["p50_ms"],
+                        line["p99_ms"]
+                    );
+                }
+            }
+        }
+    }
+
     let painter: Vec<&Value> = of_kind(lines, "painter").collect();
     if !painter.is_empty() {
         page.push_str("\n## The offline painter (`cargo bench -p cover-designer`)\n\n| cover | ms per 512×512 cover |\n|---|---|\n");
@@ -411,6 +536,48 @@ pub fn render(lines: &[Value]) -> String {
                 "| {service} ≤ {limit} MiB RSS {state} | {mib} MiB | {} |",
                 verdict(mib <= limit)
             );
+        }
+    }
+    for row in &albums {
+        let limit = if row.path.starts_with("gRPC") {
+            3.0
+        } else {
+            4.0
+        };
+        let ratio = row.p99 / row.p50;
+        let _ = writeln!(
+            page,
+            "| albums at {}, {} on {}: p99 ≤ {limit}× p50 | {ratio:.2}× | {} |",
+            row.concurrency,
+            row.path,
+            row.store,
+            verdict(ratio <= limit)
+        );
+        if let (Some(cpu), "SQLite", true) = (row.cpu_ms, row.store, row.path.starts_with("gRPC")) {
+            let _ = writeln!(
+                page,
+                "| CPU per album (both services) at {} against the stub ≤ 0.6 ms | {cpu:.2} ms | {} |",
+                row.concurrency,
+                verdict(cpu <= 0.6)
+            );
+        }
+    }
+    if let (Some(fewest), Some(most)) = (stored.first(), stored.last()) {
+        for (rpc, name) in [("get-song", "GetSong"), ("list-songs", "ListSongs")] {
+            let p50 = |count: &u64| {
+                loads
+                    .iter()
+                    .find(|((label, _), _)| *label == format!("{rpc}-{count}"))
+                    .map(|(_, line)| number(&line["p50_ms"]))
+            };
+            if let (Some(few), Some(many)) = (p50(fewest), p50(most)) {
+                let ratio = many / few;
+                let _ = writeln!(
+                    page,
+                    "| `{name}` p50 with {most} songs ≤ 1.5× its p50 with {fewest} | {ratio:.2}× | {} |",
+                    verdict(ratio <= 1.5)
+                );
+            }
         }
     }
     for line in &fairness {

@@ -1,10 +1,16 @@
-//! `stub`: an OpenAI-format chat server that streams one song, a token per fixed delay.
+//! `stub`: an OpenAI-format server: chat that streams one song, a token per fixed delay,
+//! and images.
 //!
 //! Its first token is the whole title line, so the first *line* a client can show is
 //! the stub's first token; each later token (a word, or a line break) follows after
-//! another delay. Non-streamed requests get the whole song at once.
+//! another delay. Non-streamed requests get the whole song at once. Every reply
+//! reports its `usage`, as OpenAI does. An image request gets one small PNG (64×64, made
+//! once at start) in base64 at once, so that an album measured against the stub costs
+//! the services' own work, not a megabyte of base64.
 
-use std::{convert::Infallible, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use base64::Engine;
 
 use axum::{
     Json, Router,
@@ -41,10 +47,24 @@ pub fn tokens() -> Vec<String> {
 pub async fn run(args: &Args) -> Result<(), String> {
     let addr = args.text("addr")?.to_owned();
     let delay = args.millis("token-delay-ms", 20)?;
-    let app = Router::new().route(
-        "/v1/chat/completions",
-        post(move |Json(request): Json<Value>| async move { reply(&request, delay) }),
-    );
+    let image = Arc::new(image_reply());
+    let app = Router::new()
+        .route(
+            "/v1/chat/completions",
+            post(move |Json(request): Json<Value>| async move { reply(&request, delay) }),
+        )
+        .route(
+            "/v1/images/generations",
+            post(move || {
+                let image = Arc::clone(&image);
+                async move {
+                    Response::builder()
+                        .header(header::CONTENT_TYPE, "application/json")
+                        .body(Body::from(image.as_bytes().to_vec()))
+                        .expect("a response")
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|error| format!("{addr}: {error}"))?
@@ -58,12 +78,28 @@ pub async fn run(args: &Args) -> Result<(), String> {
         .map_err(|error| error.to_string())
 }
 
+/// The images reply: a 64×64 PNG, base64 in `b64_json`.
+fn image_reply() -> String {
+    let image =
+        image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 128]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("a PNG is written to memory");
+    json!({
+        "created": 0,
+        "data": [{"b64_json": base64::engine::general_purpose::STANDARD.encode(png.into_inner())}]
+    })
+    .to_string()
+}
+
 fn reply(request: &Value, delay: Duration) -> Response<Body> {
     let model = request["model"].as_str().unwrap_or("stub").to_owned();
     if request["stream"] != true {
         let body = json!({
             "id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": SONG}, "finish_reason": "stop"}]
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": SONG}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 180, "completion_tokens": 70, "total_tokens": 250}
         });
         return Response::builder()
             .header(header::CONTENT_TYPE, "application/json")

@@ -54,8 +54,7 @@ impl CoverStore {
     ) -> Result<Cover, Error> {
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
-        let mut tx = self.db.writes().begin().await?;
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO covers (id, description, title, genre, mime_type, width, height, image, revised_prompt, model, create_time) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
@@ -69,9 +68,7 @@ impl CoverStore {
         .bind(painting.png.as_slice())
         .bind(painting.revised_prompt.as_deref())
         .bind(model)
-        .bind(create_time)
-        .execute(&mut *tx)
-        .await?;
+        .bind(create_time);
         let cover = cover(
             id,
             brief.description().to_owned(),
@@ -81,12 +78,18 @@ impl CoverStore {
             model.to_owned(),
             create_time,
         );
-        if let Some(claim) = &claim {
-            claim.complete(&mut tx, &cover).await?;
-        }
-        tx.commit().await?;
-        if let Some(claim) = claim {
-            claim.settle();
+        match claim {
+            // One statement is its own transaction.
+            None => {
+                insert.execute(self.db.writes()).await?;
+            }
+            Some(claim) => {
+                let mut tx = self.db.writes().begin().await?;
+                insert.execute(&mut *tx).await?;
+                claim.complete(&mut tx, &cover).await?;
+                tx.commit().await?;
+                claim.settle();
+            }
         }
         Ok(cover)
     }

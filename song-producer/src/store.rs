@@ -4,7 +4,7 @@
 //! nothing behind. Songs made on their own (GenerateLyrics, Jam) have no album.
 
 use prost::Message;
-use sqlx::{Any, Row, Transaction, any::AnyRow};
+use sqlx::{Any, Executor, Row, any::AnyRow};
 use superstar_proto::v1::{Album, Cover, Song};
 use superstar_server::{
     db,
@@ -79,10 +79,15 @@ impl SongStore {
 
     /// Stores a song that belongs to no album.
     pub async fn insert_song(&self, song: &NewSong<'_>) -> Result<Song, sqlx::Error> {
-        let mut tx = self.db.writes().begin().await?;
-        let stored = insert_song(&mut tx, song, None, 1, db::now_micros()).await?;
-        tx.commit().await?;
-        Ok(stored)
+        // One statement is its own transaction.
+        let stored = insert_songs(
+            self.db.writes(),
+            std::slice::from_ref(song),
+            None,
+            db::now_micros(),
+        )
+        .await?;
+        Ok(stored.into_iter().next().expect("one song in, one out"))
     }
 
     /// Stores an album and all its songs, or nothing. With a `claim`, the album is also
@@ -104,10 +109,7 @@ impl SongStore {
             .bind(create_time)
             .execute(&mut *tx)
             .await?;
-        let mut songs = Vec::with_capacity(album.songs.len());
-        for (track, song) in (1..).zip(album.songs) {
-            songs.push(insert_song(&mut tx, song, Some(id), track, create_time).await?);
-        }
+        let songs = insert_songs(&mut *tx, album.songs, Some(id), create_time).await?;
         let stored = Album {
             id: id.to_string(),
             title: album.title.to_owned(),
@@ -234,41 +236,55 @@ impl SongStore {
     }
 }
 
-async fn insert_song(
-    tx: &mut Transaction<'static, Any>,
-    song: &NewSong<'_>,
+/// Inserts `songs` in one statement, as tracks 1, 2, … of `album_id` (or of no album),
+/// and returns them as stored. One statement, not one per song: on SQLite each is a
+/// round trip to the connection's thread.
+async fn insert_songs<'e>(
+    executor: impl Executor<'e, Database = Any>,
+    songs: &[NewSong<'_>],
     album_id: Option<Uuid>,
-    track: i32,
     create_time: i64,
-) -> Result<Song, sqlx::Error> {
-    let id = Uuid::now_v7();
+) -> Result<Vec<Song>, sqlx::Error> {
+    const COLUMNS: usize = 10;
+    let mut sql = String::from(
+        "INSERT INTO songs (id, album_id, track, title, genre, genre_key, theme, lyrics, model, create_time) VALUES ",
+    );
+    for row in 0..songs.len() {
+        let first = row * COLUMNS + 1;
+        let placeholders: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
+        let separator = if row == 0 { "" } else { ", " };
+        sql.push_str(&format!("{separator}({})", placeholders.join(", ")));
+    }
     let album_id = album_id.map(|id| id.to_string());
-    sqlx::query(
-        "INSERT INTO songs (id, album_id, track, title, genre, genre_key, theme, lyrics, model, create_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(id.to_string())
-    .bind(album_id.clone())
-    .bind(track)
-    .bind(&song.written.title)
-    .bind(song.genre)
-    .bind(genre_key(song.genre))
-    .bind(song.theme)
-    .bind(&song.written.lyrics)
-    .bind(song.model)
-    .bind(create_time)
-    .execute(&mut **tx)
-    .await?;
-    Ok(Song {
-        id: id.to_string(),
-        title: song.written.title.clone(),
-        genre: song.genre.to_owned(),
-        theme: song.theme.to_owned(),
-        lyrics: song.written.lyrics.clone(),
-        album_id: Some(album_id.unwrap_or_default()),
-        create_time: Some(db::timestamp(create_time)),
-        model: song.model.to_owned(),
-    })
+    let stored: Vec<Song> = songs
+        .iter()
+        .map(|song| Song {
+            id: Uuid::now_v7().to_string(),
+            title: song.written.title.clone(),
+            genre: song.genre.to_owned(),
+            theme: song.theme.to_owned(),
+            lyrics: song.written.lyrics.clone(),
+            album_id: Some(album_id.clone().unwrap_or_default()),
+            create_time: Some(db::timestamp(create_time)),
+            model: song.model.to_owned(),
+        })
+        .collect();
+    let mut query = sqlx::query(&sql);
+    for ((track, song), stored) in (1..).zip(songs).zip(&stored) {
+        query = query
+            .bind(stored.id.clone())
+            .bind(album_id.clone())
+            .bind(track)
+            .bind(stored.title.clone())
+            .bind(song.genre)
+            .bind(genre_key(song.genre))
+            .bind(song.theme)
+            .bind(stored.lyrics.clone())
+            .bind(song.model)
+            .bind(create_time);
+    }
+    query.execute(executor).await?;
+    Ok(stored)
 }
 
 fn parse_id(id: String) -> Result<Uuid, sqlx::Error> {

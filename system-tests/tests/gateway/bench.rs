@@ -23,6 +23,8 @@ fn bin_bench_measures_everything_and_writes_its_page() {
         .env("BENCH_CONCURRENCY", "1 4")
         .env("BENCH_STREAMS", "10")
         .env("BENCH_FAIRNESS_SAMPLES", "50")
+        .env("BENCH_ALBUM_CONCURRENCY", "4")
+        .env("BENCH_SONGS", "100 1000")
         .env("BENCH_OUT", &page)
         .output()
         .expect("bin/bench runs");
@@ -64,6 +66,14 @@ fn bin_bench_measures_everything_and_writes_its_page() {
         "## 7. Fairness: one client floods, another reads",
         "(1 in flight per connection) ≤ 2× its p99 alone",
         "(16 in flight per connection) ≤ 2× its p99 alone",
+        "## 8. Albums, on SQLite and on PostgreSQL",
+        "| gRPC direct, stub models | SQLite | 4 |",
+        "| gRPC direct, stub models | PostgreSQL | 4 |",
+        "| JSON through Envoy, offline | SQLite | 4 |",
+        "| JSON through Envoy, offline | PostgreSQL | 4 |",
+        "CPU per album (both services) at 4 against the stub",
+        "## 9. Reads with many songs stored",
+        "`ListSongs` p50 with 1000 songs ≤ 1.5× its p50 with 100",
         "## The offline painter",
         "## Targets",
         "first streamed line ≤ the stub's first token + 10 ms",
