@@ -248,6 +248,18 @@ fn the_readme_works_through_envoy() {
     );
 }
 
+/// The names of a JSON object's fields, sorted.
+fn field_names(object: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = object
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 /// The README's "Try it" and "When things go wrong" commands, run as written against the
 /// gateway on https://localhost:8443, however it was started (`bin/up` or `docker
 /// compose up`): a JSON album, a FieldMask, paging, the NDJSON stream, the cover PNG,
@@ -311,29 +323,15 @@ pub(super) fn the_readme_tour() -> Value {
     ));
     assert_eq!(status, 200);
     assert_eq!(song["title"], album["songs"][0]["title"]);
-    let mut fields: Vec<&str> = song
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    fields.sort();
     assert_eq!(
-        fields,
+        field_names(&song),
         ["lyrics", "title"],
         "fields masked out are absent (AIP-157): {song}"
     );
     let (whole, status) = curl(&format!("{KEY} https://localhost:8443/v1/songs/{song_id}"));
     assert_eq!(status, 200);
-    let mut fields: Vec<&str> = whole
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    fields.sort();
     assert_eq!(
-        fields,
+        field_names(&whole),
         [
             "albumId",
             "createTime",
