@@ -13,7 +13,7 @@ use superstar_proto::{
 };
 use superstar_server::{
     call_context::CallContext,
-    idempotency::{Begun, Fingerprint, RequestId, RequestIds},
+    idempotency::{Begun, RequestId, RequestIds, RequestKey},
     request_fields::{InvalidField, resource_id},
     usage::Usage,
 };
@@ -55,25 +55,21 @@ impl CoverDesigner for CoverDesignerService {
     ) -> Result<Response<Cover>, Status> {
         let context = CallContext::from_metadata(request.metadata());
         let mut request = request.into_inner();
-        let request_id = RequestId::parse(&request.request_id).map_err(Error::from)?;
-        request.request_id.clear();
-        let fingerprint = Fingerprint::of("DesignCover", [&request]);
+        let key = RequestKey::take("DesignCover", &mut request, |request| {
+            &mut request.request_id
+        })
+        .map_err(Error::from)?;
         let brief = CoverBrief::parse(request).map_err(Error::from)?;
         // A repeat of a request id is answered from its first reply; a first one is
         // claimed, and its claim released if painting fails.
-        let claim = match request_id {
-            None => None,
-            Some(id) => {
-                let begun = self
-                    .requests
-                    .begin(context.client(), id, &fingerprint, context.give_up_at())
-                    .await
-                    .map_err(Error::from)?;
-                match begun {
-                    Begun::Replay(cover) => return Ok(Response::new(cover)),
-                    Begun::Fresh(claim) => Some(claim),
-                }
-            }
+        let claim = match self
+            .requests
+            .begin(key, &context)
+            .await
+            .map_err(Error::from)?
+        {
+            Begun::Replay(cover) => return Ok(Response::new(cover)),
+            Begun::Fresh(claim) => claim,
         };
         let painting = self
             .painter

@@ -51,10 +51,10 @@ impl CallContext {
 
     /// The same context with no deadline, for work that must finish after the caller
     /// stopped waiting (cleaning up after a failed request).
-    pub fn without_deadline(context: &Self) -> Self {
+    pub fn without_deadline(&self) -> Self {
         Self {
             deadline: None,
-            ..context.clone()
+            ..self.clone()
         }
     }
 

@@ -40,6 +40,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
+    call_context::CallContext,
     db::{self, Database},
     request_fields::InvalidField,
 };
@@ -113,6 +114,34 @@ impl Fingerprint {
     }
 }
 
+/// What a repeat of a create is known by: its request id, and the fingerprint of the
+/// request that came with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKey {
+    id: RequestId,
+    fingerprint: Fingerprint,
+}
+
+impl RequestKey {
+    /// The key of a request made of several messages (a client stream).
+    pub fn new(id: RequestId, fingerprint: Fingerprint) -> Self {
+        Self { id, fingerprint }
+    }
+
+    /// Takes the `request_id` field (reached by `field`) out of `request`, and
+    /// fingerprints what is left: `None` when the request carries no id.
+    pub fn take<M: Message>(
+        method: &str,
+        request: &mut M,
+        field: impl FnOnce(&mut M) -> &mut String,
+    ) -> Result<Option<Self>, InvalidField> {
+        let Some(id) = RequestId::parse(&std::mem::take(field(request)))? else {
+            return Ok(None);
+        };
+        Ok(Some(Self::new(id, Fingerprint::of(method, [&*request]))))
+    }
+}
+
 /// Why a request id cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum IdempotencyError {
@@ -153,8 +182,8 @@ impl IdempotencyError {
 /// What [`RequestIds::begin`] found.
 #[derive(Debug)]
 pub enum Begun<R> {
-    /// The id is this request's: do the work, then [`Claim::complete`] it.
-    Fresh(Claim),
+    /// Do the work; with a request id, [`Claim::complete`] the claim on it.
+    Fresh(Option<Claim>),
     /// The id's first request succeeded: this is its reply.
     Replay(R),
 }
@@ -182,16 +211,18 @@ impl RequestIds {
         }
     }
 
-    /// Claims `id` for `client`'s request `fingerprint`, or finds what became of it:
-    /// see the [module](self). Waits while another attempt runs it, until
-    /// `give_up_at`.
+    /// Claims `key` for the client of `context`, or finds what became of it: see the
+    /// [module](self). Waits while another attempt runs it, until the caller's
+    /// deadline. A request without a key is simply [`Begun::Fresh`].
     pub async fn begin<R: Message + Default>(
         &self,
-        client: &str,
-        id: RequestId,
-        fingerprint: &Fingerprint,
-        give_up_at: Option<Instant>,
+        key: Option<RequestKey>,
+        context: &CallContext,
     ) -> Result<Begun<R>, IdempotencyError> {
+        let Some(RequestKey { id, fingerprint }) = key else {
+            return Ok(Begun::Fresh(None));
+        };
+        let (client, give_up_at) = (context.client(), context.give_up_at());
         self.sweep().await;
         let lease = match give_up_at {
             Some(at) => at.saturating_duration_since(Instant::now()) + LEASE_MARGIN,
@@ -200,8 +231,8 @@ impl RequestIds {
         let id = id.to_field();
         let mut pause = Duration::from_millis(10);
         loop {
-            if let Some(claim) = self.try_claim(client, &id, fingerprint, lease).await? {
-                return Ok(Begun::Fresh(claim));
+            if let Some(claim) = self.try_claim(client, &id, &fingerprint, lease).await? {
+                return Ok(Begun::Fresh(Some(claim)));
             }
             let Some(taken) = self.taken(client, &id).await? else {
                 continue; // released a moment ago: claim it
@@ -410,9 +441,11 @@ pub async fn withdraw(
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
     let id = id.to_field();
     loop {
+        // Withdrawing twice hands the reply back twice; deleting what it names again
+        // deletes nothing.
         let row = sqlx::query(
-            "UPDATE request_ids SET state = 'withdrawn' \
-             WHERE client = $1 AND request_id = $2 AND state <> 'withdrawn' RETURNING response",
+            "UPDATE request_ids SET state = 'withdrawn' WHERE client = $1 AND request_id = $2 \
+             RETURNING response",
         )
         .bind(client)
         .bind(&id)
@@ -421,8 +454,8 @@ pub async fn withdraw(
         if let Some(row) = row {
             return row.try_get("response");
         }
-        // Unknown, or withdrawn already: leave a withdrawn row, so an order that
-        // arrives late is refused.
+        // Never received: leave a withdrawn row, so that an order arriving late is
+        // refused. If an attempt claimed the id in between, withdraw that.
         let inserted = sqlx::query(
             "INSERT INTO request_ids (client, request_id, fingerprint, state, owner, lease_until, response, create_time) \
              VALUES ($1, $2, $3, 'withdrawn', '', 0, NULL, $4) ON CONFLICT (client, request_id) DO NOTHING",
@@ -434,18 +467,9 @@ pub async fn withdraw(
         .execute(&mut **tx)
         .await?
         .rows_affected();
-        let already_withdrawn = sqlx::query_scalar::<_, String>(
-            "SELECT state FROM request_ids WHERE client = $1 AND request_id = $2",
-        )
-        .bind(client)
-        .bind(&id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some_and(|state| state == "withdrawn");
-        if inserted == 1 || already_withdrawn {
+        if inserted == 1 {
             return Ok(None);
         }
-        // An attempt claimed it in between: withdraw that.
     }
 }
 
@@ -468,6 +492,29 @@ mod tests {
         assert_eq!(parsed.to_field(), id);
         assert_eq!(RequestId::parse("").unwrap(), None);
         assert_eq!(RequestId::parse("retry-1").unwrap_err().field, "request_id");
+    }
+
+    #[test]
+    fn a_key_is_taken_out_of_its_request() {
+        let id = "0b6c1d6e-3a6f-4c8e-9f41-2d3c6f0e8a11";
+        let request = |request_id: &str| superstar_proto::v1::DesignCoverRequest {
+            description: "a neon skyline".into(),
+            request_id: request_id.into(),
+            ..Default::default()
+        };
+        let take = |mut request: superstar_proto::v1::DesignCoverRequest| {
+            let key = RequestKey::take("DesignCover", &mut request, |request| {
+                &mut request.request_id
+            });
+            (key, request)
+        };
+        let (key, left) = take(request(id));
+        let key = key.unwrap().expect("a key");
+        assert!(left.request_id.is_empty(), "the id is taken out");
+        // Another spelling of the same id, the same request: the same key.
+        assert_eq!(take(request(&id.to_uppercase())).0.unwrap(), Some(key));
+        assert_eq!(take(request("")).0.unwrap(), None);
+        assert_eq!(take(request("x")).0.unwrap_err().field, "request_id");
     }
 
     #[test]

@@ -80,7 +80,7 @@ impl CoverClient {
                 request_id: order.to_field(),
             });
             // The client and the request id, not the caller's deadline: it may be over.
-            CallContext::without_deadline(context).apply(&mut request);
+            context.without_deadline().apply(&mut request);
             request.set_timeout(WITHDRAW_TIMEOUT);
             match self.internal.clone().withdraw_cover(request).await {
                 Ok(_) => return,

@@ -11,7 +11,7 @@ use superstar_proto::v1::{
 };
 use superstar_server::{
     call_context::CallContext,
-    idempotency::{Fingerprint, RequestId},
+    idempotency::{Fingerprint, RequestId, RequestKey},
     request_fields::{InvalidField, bounded_text, resource_id},
 };
 use tonic::{Request, Response, Status, Streaming};
@@ -47,10 +47,11 @@ impl SongProducer for SongProducerService {
         let context = CallContext::from_metadata(request.metadata());
         let mut request = request.into_inner();
         let plan = AlbumPlan::parse(&request).map_err(Error::from)?;
-        let request_id = RequestId::parse(&request.request_id).map_err(Error::from)?;
-        request.request_id.clear();
-        let request_id = request_id.map(|id| (id, Fingerprint::of("MakeMeSuperstar", [&request])));
-        let album = self.studio.make_album(plan, request_id, &context).await?;
+        let key = RequestKey::take("MakeMeSuperstar", &mut request, |request| {
+            &mut request.request_id
+        })
+        .map_err(Error::from)?;
+        let album = self.studio.make_album(plan, key, &context).await?;
         tracing::info!(album_id = %album.id, songs = album.songs.len(), "album made");
         Ok(Response::new(album))
     }
@@ -110,8 +111,8 @@ impl SongProducer for SongProducerService {
             }
         }
         let plan = AlbumPlan::from_ideas(ideas).map_err(Error::from)?;
-        let request_id = request_id.map(|id| (id, Fingerprint::of("CompileAlbum", &sent)));
-        let album = self.studio.make_album(plan, request_id, &context).await?;
+        let key = request_id.map(|id| RequestKey::new(id, Fingerprint::of("CompileAlbum", &sent)));
+        let album = self.studio.make_album(plan, key, &context).await?;
         tracing::info!(album_id = %album.id, songs = album.songs.len(), "album compiled");
         Ok(Response::new(album))
     }

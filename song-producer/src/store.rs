@@ -51,9 +51,6 @@ pub struct NewAlbum<'a> {
     pub songs: &'a [NewSong<'a>],
 }
 
-/// Why an album was not stored.
-pub type StoreError = ClaimError;
-
 /// One page of songs and where the next one starts.
 #[derive(Debug, Clone)]
 pub struct SongPage {
@@ -96,7 +93,7 @@ impl SongStore {
         &self,
         album: &NewAlbum<'_>,
         claim: Option<Claim>,
-    ) -> Result<Album, StoreError> {
+    ) -> Result<Album, ClaimError> {
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
         let mut tx = self.db.writes().begin().await?;
@@ -272,14 +269,14 @@ async fn insert_songs<'e>(
     let mut query = sqlx::query(&sql);
     for ((track, song), stored) in (1..).zip(songs).zip(&stored) {
         query = query
-            .bind(stored.id.clone())
-            .bind(album_id.clone())
+            .bind(stored.id.as_str())
+            .bind(album_id.as_deref())
             .bind(track)
-            .bind(stored.title.clone())
+            .bind(stored.title.as_str())
             .bind(song.genre)
             .bind(genre_key(song.genre))
             .bind(song.theme)
-            .bind(stored.lyrics.clone())
+            .bind(stored.lyrics.as_str())
             .bind(song.model)
             .bind(create_time);
     }

@@ -14,7 +14,7 @@ use superstar_proto::v1::{
 };
 use superstar_server::{
     call_context::CallContext,
-    idempotency::{Begun, Claim, Fingerprint, RequestId, RequestIds},
+    idempotency::{Begun, Claim, RequestId, RequestIds, RequestKey},
     request_fields::InvalidField,
     usage::{Meter, Usage},
 };
@@ -90,24 +90,15 @@ impl Studio {
     pub async fn make_album(
         &self,
         plan: AlbumPlan,
-        request_id: Option<(RequestId, Fingerprint)>,
+        key: Option<RequestKey>,
         context: &CallContext,
     ) -> Result<Album, Error> {
-        let claim = match request_id {
-            None => None,
-            Some((id, fingerprint)) => {
-                let begun: Begun<Album> = self
-                    .requests
-                    .begin(context.client(), id, &fingerprint, context.give_up_at())
-                    .await?;
-                match begun {
-                    Begun::Replay(album) => {
-                        tracing::info!(album_id = %album.id, "repeated request id: the first album again");
-                        return Ok(album);
-                    }
-                    Begun::Fresh(claim) => Some(claim),
-                }
+        let claim = match self.requests.begin::<Album>(key, context).await? {
+            Begun::Replay(album) => {
+                tracing::info!(album_id = %album.id, "repeated request id: the first album again");
+                return Ok(album);
             }
+            Begun::Fresh(claim) => claim,
         };
         let calls = u32::try_from(plan.tracks().len() + 1).unwrap_or(u32::MAX);
         self.budget.spend(context.client(), calls)?;
@@ -145,9 +136,9 @@ impl Studio {
             () = stop.cancelled() => return Err(Error::CallerGone),
             written = self.write_tracks(&plan, deadline, &meter) => written?,
         };
-        let title = written[0].title.clone();
+        let title = &written[0].title;
         let cover_request = DesignCoverRequest {
-            description: plan.cover_description(&title),
+            description: plan.cover_description(title),
             title: title.clone(),
             genre: plan.genre().as_str().to_owned(),
             request_id: String::new(),
@@ -159,8 +150,10 @@ impl Studio {
             cover = self.covers.design(cover_request, order, &context) => cover,
         };
         let stored = match cover {
+            // An album stored after its caller went away is one it was told had failed.
+            Ok(_) if stop.is_cancelled() => Err(Error::CallerGone),
             Ok(cover) => {
-                self.store_album(&plan, &written, &title, &cover, claim, deadline, &stop)
+                self.store_album(&plan, &written, &cover, claim, deadline)
                     .await
             }
             Err(error) => Err(error),
@@ -189,19 +182,16 @@ impl Studio {
             .await?)
     }
 
-    /// Stores the album, unless the caller went away or the deadline passed: an album
-    /// stored then would be one its caller was told had failed. The deadline also
-    /// bounds the transaction (one dropped before its commit rolls back).
-    #[allow(clippy::too_many_arguments)]
+    /// Stores the album, named after its first track, by the deadline: the transaction
+    /// is bounded by it too (one dropped before its commit rolls back), since an album
+    /// stored after it is one its caller was told had failed.
     async fn store_album(
         &self,
         plan: &AlbumPlan,
         written: &[WrittenSong],
-        title: &str,
         cover: &Cover,
         claim: Option<Claim>,
         deadline: Option<tokio::time::Instant>,
-        stop: &CancellationToken,
     ) -> Result<Album, Error> {
         let model = self.lyricist.model();
         let songs: Vec<NewSong<'_>> = plan
@@ -216,15 +206,12 @@ impl Studio {
             })
             .collect();
         let album = NewAlbum {
-            title,
+            title: &written[0].title,
             genre: plan.genre().as_str(),
             theme: plan.theme().as_str(),
             cover,
             songs: &songs,
         };
-        if stop.is_cancelled() {
-            return Err(Error::CallerGone);
-        }
         let insert = self.songs.insert_album(&album, claim);
         let stored = match deadline {
             None => insert.await,
