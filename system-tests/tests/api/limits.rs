@@ -13,7 +13,7 @@ use superstar_server::grpc_server::Limits;
 use superstar_system_tests::{Setup, TestSystem, http_get, sample};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Code, Request};
+use tonic::Code;
 
 use super::*;
 
@@ -26,15 +26,6 @@ fn tight_budget() -> Setup {
         },
         ..Setup::default()
     }
-}
-
-/// `message` as `client`, as the gateway forwards it.
-fn from<T>(client: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("x-superstar-client", client.parse().unwrap());
-    request
 }
 
 async fn songs_stored(system: &TestSystem) -> usize {
@@ -56,14 +47,14 @@ async fn an_album_costs_a_call_per_song_and_one_for_its_cover_all_or_nothing() {
     let mut songs = system.songs.clone();
     // Ten songs and a cover: the whole budget.
     let album = songs
-        .make_me_superstar(from("alice", album_request("folk", "rivers", 10)))
+        .make_me_superstar(as_client("alice", album_request("folk", "rivers", 10)))
         .await
         .expect("the largest album fits the budget")
         .into_inner();
     assert_eq!(album.songs.len(), 10);
 
     let refused = songs
-        .make_me_superstar(from("alice", album_request("folk", "lakes", 3)))
+        .make_me_superstar(as_client("alice", album_request("folk", "lakes", 3)))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
@@ -85,7 +76,7 @@ async fn an_album_costs_a_call_per_song_and_one_for_its_cover_all_or_nothing() {
 
     // Bob's budget is his own.
     songs
-        .make_me_superstar(from("bob", album_request("folk", "lakes", 3)))
+        .make_me_superstar(as_client("bob", album_request("folk", "lakes", 3)))
         .await
         .expect("bob's album");
     assert_eq!(songs_stored(&system).await, 13);
@@ -101,13 +92,13 @@ async fn generate_lyrics_and_compile_album_are_charged_before_they_start() {
         songs_count: count,
     };
     let stream = songs
-        .generate_lyrics(from("alice", request(8)))
+        .generate_lyrics(as_client("alice", request(8)))
         .await
         .expect("eight of eleven")
         .into_inner();
     assert_eq!(stream.collect::<Vec<_>>().await.len(), 8);
     let refused = songs
-        .generate_lyrics(from("alice", request(10)))
+        .generate_lyrics(as_client("alice", request(10)))
         .await
         .expect_err("ten more are over the budget: refused before the stream starts");
     assert_eq!(refused.code(), Code::ResourceExhausted);
@@ -121,7 +112,7 @@ async fn generate_lyrics_and_compile_album_are_charged_before_they_start() {
         })
         .collect();
     let refused = songs
-        .compile_album(from("alice", tokio_stream::iter(ideas.clone())))
+        .compile_album(as_client("alice", tokio_stream::iter(ideas.clone())))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
@@ -131,7 +122,7 @@ async fn generate_lyrics_and_compile_album_are_charged_before_they_start() {
         "the refused album stored nothing"
     );
     let album = songs
-        .compile_album(from("bob", tokio_stream::iter(ideas)))
+        .compile_album(as_client("bob", tokio_stream::iter(ideas)))
         .await
         .expect("bob's budget is full")
         .into_inner();
@@ -150,7 +141,7 @@ async fn a_jam_pays_take_by_take_and_ends_when_the_budget_is_spent() {
     let mut songs = system.songs.clone();
     let (requests, outbound) = mpsc::channel(4);
     let mut replies = songs
-        .jam(from("alice", ReceiverStream::new(outbound)))
+        .jam(as_client("alice", ReceiverStream::new(outbound)))
         .await
         .expect("a session")
         .into_inner();

@@ -30,6 +30,15 @@ fn album_request(genre: &str, theme: &str, songs_count: i32) -> MakeMeSuperstarR
     }
 }
 
+/// `message` as `client`, as the gateway forwards it.
+fn as_client<T>(client: &str, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-superstar-client", client.parse().unwrap());
+    request
+}
+
 /// The song in the lyricists' text format, as Jam deltas spell it.
 fn song_text(song: &Song) -> String {
     format!("Title: {}\n\n{}", song.title, song.lyrics)

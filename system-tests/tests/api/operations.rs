@@ -5,7 +5,7 @@ use std::time::Duration;
 use superstar_proto::v1::{GetSongRequest, ListSongsRequest};
 use superstar_system_tests::{TestSystem, http_get, sample};
 
-use crate::album_request;
+use crate::{album_request, as_client};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -127,10 +127,7 @@ async fn health_turns_not_serving_when_shutdown_begins() {
 async fn each_clients_model_calls_and_images_are_counted() {
     let system = TestSystem::start().await;
     for (client, songs) in [("alice", 3), ("bob", 1)] {
-        let mut request = tonic::Request::new(album_request("jazz", "rain", songs));
-        request
-            .metadata_mut()
-            .insert("x-superstar-client", client.parse().unwrap());
+        let request = as_client(client, album_request("jazz", "rain", songs));
         system
             .songs
             .clone()

@@ -6,7 +6,10 @@
 use std::time::Duration;
 
 use sqlx::Connection;
-use superstar_proto::v1::MakeMeSuperstarRequest;
+use superstar_proto::v1::{
+    DesignCoverRequest, GetCoverRequest, MakeMeSuperstarRequest, WithdrawCoverRequest,
+    cover_designer_internal_client::CoverDesignerInternalClient,
+};
 use superstar_system_tests::{TestSystem, http_get, sample};
 use superstar_testkit::openai::{self, SONG};
 use tokio::time::Instant;
@@ -188,5 +191,85 @@ async fn a_caller_gone_with_a_request_id_gets_the_album_on_retry() {
         .into_inner();
     assert_eq!(album.songs.len(), 2);
     assert_eq!(system.song_producer_rows("albums").await, 1);
+    assert_eq!(system.cover_designer_rows("covers").await, 1);
+}
+
+/// The withdrawal itself, as the song producer uses it: an order withdrawn while it is
+/// painted is never stored, one already stored is deleted, one withdrawn before it
+/// arrives is refused, and another client's order of the same id is untouched.
+#[tokio::test]
+async fn a_withdrawn_order_leaves_no_cover_whenever_it_is_withdrawn() {
+    let server = MockServer::start().await;
+    slow_images(Duration::from_millis(800)).mount(&server).await;
+    let system = TestSystem::start_with_openai(&format!("{}/v1", server.uri()), "sk-orphans").await;
+    let internal =
+        CoverDesignerInternalClient::new(system.channel_to(system.cover_designer_addr()).await);
+    let order = |client: &str, id: &str| {
+        let mut covers = system.covers.clone();
+        let request = as_client(
+            client,
+            DesignCoverRequest {
+                description: "a neon skyline".into(),
+                request_id: id.into(),
+                ..Default::default()
+            },
+        );
+        async move {
+            covers
+                .design_cover(request)
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let withdraw = |client: &str, id: &str| {
+        let mut internal = internal.clone();
+        let request = as_client(
+            client,
+            WithdrawCoverRequest {
+                request_id: id.into(),
+            },
+        );
+        async move { internal.withdraw_cover(request).await.unwrap() }
+    };
+    const PAINTING: &str = "1b0c2d3e-4f50-4612-8734-9a5b6c7d8e9f";
+    const STORED: &str = "2b0c2d3e-4f50-4612-8734-9a5b6c7d8e9f";
+    const NEVER_SENT: &str = "3b0c2d3e-4f50-4612-8734-9a5b6c7d8e9f";
+
+    // While it is painted.
+    let painting = tokio::spawn(order("alice", PAINTING));
+    painting_started(&server).await;
+    withdraw("alice", PAINTING).await;
+    let refused = painting.await.unwrap().unwrap_err();
+    assert_eq!(refused.code(), Code::Aborted, "{refused:?}");
+    assert!(
+        refused.message().starts_with("request_id: "),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(system.cover_designer_rows("covers").await, 0);
+
+    // After it was stored.
+    let cover = order("alice", STORED).await.unwrap();
+    withdraw("alice", STORED).await;
+    let gone = system
+        .covers
+        .clone()
+        .get_cover(GetCoverRequest { id: cover.id })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+
+    // Before it arrived; a repeated withdrawal changes nothing.
+    withdraw("alice", NEVER_SENT).await;
+    withdraw("alice", NEVER_SENT).await;
+    let refused = order("alice", NEVER_SENT).await.unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(refused.message().starts_with("request_id: "));
+    assert_eq!(system.cover_designer_rows("covers").await, 0);
+
+    // Bob's orders under the same ids are his own.
+    order("bob", PAINTING)
+        .await
+        .expect("bob's order is untouched");
     assert_eq!(system.cover_designer_rows("covers").await, 1);
 }

@@ -7,20 +7,11 @@ use std::{num::NonZeroU32, time::Duration};
 
 use superstar_proto::v1::{Album, DesignCoverRequest, MakeMeSuperstarRequest, SongIdea};
 use superstar_system_tests::{Setup, TestSystem};
-use tonic::{Code, Request, Status};
+use tonic::{Code, Status};
 
 use super::*;
 
 const ID: &str = "0b6c1d6e-3a6f-4c8e-9f41-2d3c6f0e8a11";
-
-/// `request` as the gateway forwards it for `client`.
-fn from<T>(client: &str, request: T) -> Request<T> {
-    let mut request = Request::new(request);
-    request
-        .metadata_mut()
-        .insert("x-superstar-client", client.parse().unwrap());
-    request
-}
 
 fn album_with_id(theme: &str, id: &str) -> MakeMeSuperstarRequest {
     MakeMeSuperstarRequest {
@@ -37,7 +28,7 @@ async fn make(
     request: MakeMeSuperstarRequest,
 ) -> Result<Album, Status> {
     client
-        .make_me_superstar(from(who, request))
+        .make_me_superstar(as_client(who, request))
         .await
         .map(tonic::Response::into_inner)
 }
@@ -102,7 +93,7 @@ on_both_backends! {
 }
 
 /// A repeat is not charged: the budget holds one largest album, made once; its
-/// repeat passes while a new album is refused.
+/// repeat passes while a new album is refused, and another client's budget is whole.
 #[tokio::test]
 async fn a_repeat_costs_no_model_calls() {
     let one_album = NonZeroU32::new(song_producer::budget::LARGEST_REQUEST).unwrap();
@@ -130,6 +121,11 @@ async fn a_repeat_costs_no_model_calls() {
     .await
     .unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    let bobs = make(&mut songs, "bob", largest(ID)).await.unwrap();
+    assert_ne!(
+        bobs.id, first.id,
+        "bob's id is his own, and so is his budget"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +140,7 @@ async fn compile_album_takes_the_first_ideas_request_id() {
         let mut songs = system.songs.clone();
         async move {
             songs
-                .compile_album(from("alice", tokio_stream::iter(ideas)))
+                .compile_album(as_client("alice", tokio_stream::iter(ideas)))
                 .await
                 .map(tonic::Response::into_inner)
         }
@@ -193,7 +189,7 @@ on_both_backends! {
                 request_id: id.into(),
                 ..Default::default()
             };
-            async move { covers.design_cover(from("alice", request)).await.map(tonic::Response::into_inner) }
+            async move { covers.design_cover(as_client("alice", request)).await.map(tonic::Response::into_inner) }
         };
         let first = design("a neon skyline", ID).await.unwrap();
         let again = design("a neon skyline", ID).await.unwrap();
