@@ -88,6 +88,15 @@ pub struct Upstream {
     pub service: &'static str,
 }
 
+impl Upstream {
+    /// The port of replica `index` (from 0) under `bin/up`: `port`, then 10 up for each
+    /// further replica (50051, 50061 … for the song producer; 50052, 50062 … for the
+    /// cover designer). Compose runs every replica on `port`, each at its own address.
+    pub fn replica_port(&self, index: u16) -> u16 {
+        self.port + 10 * index
+    }
+}
+
 /// The song producer.
 pub const SONG_PRODUCER: Upstream = Upstream {
     cluster: "song_producer",

@@ -41,7 +41,18 @@ pub struct GatewaySettings {
     /// `GATEWAY_MAX_HEAP_MB`, default 1024: Envoy's heap ceiling. At 95% it gives memory
     /// back, at 98% it answers new requests with 503.
     pub max_heap_mib: u32,
+    /// `SONG_PRODUCER_REPLICAS`, default 1, at most [`MAX_REPLICAS`]: how many song
+    /// producers `bin/up` starts, each on its own port (see
+    /// [`Upstream::replica_port`](crate::profile::Upstream::replica_port)). Compose finds
+    /// its replicas by DNS instead, so only the local profile reads it.
+    pub song_producer_replicas: u16,
+    /// `COVER_DESIGNER_REPLICAS`: the same for the cover designer.
+    pub cover_designer_replicas: u16,
 }
+
+/// The most replicas of one service `bin/up` starts: their ports are 10 apart, so ten
+/// fit before one service's ports reach the next one's.
+pub const MAX_REPLICAS: u16 = 10;
 
 impl GatewaySettings {
     /// Every variable the settings read: what the environment may override in `.env`.
@@ -54,6 +65,8 @@ impl GatewaySettings {
         "READ_BURST",
         "GATEWAY_MAX_CONNECTIONS",
         "GATEWAY_MAX_HEAP_MB",
+        "SONG_PRODUCER_REPLICAS",
+        "COVER_DESIGNER_REPLICAS",
     ];
 
     /// Reads the settings from `variables` (the `.env` file overlaid with the environment).
@@ -73,6 +86,12 @@ impl GatewaySettings {
                     .filter(|number| *number > 0)
                     .ok_or_else(|| SettingError::new(name, "must be a whole number above 0")),
             }
+        };
+        let replicas = |name: &str| -> Result<u16, SettingError> {
+            u16::try_from(number(name, 1)?)
+                .ok()
+                .filter(|count| *count <= MAX_REPLICAS)
+                .ok_or_else(|| SettingError::new(name, format!("must be 1 to {MAX_REPLICAS}")))
         };
         let port = number("GATEWAY_PORT", 8443)?;
         let port = u16::try_from(port)
@@ -96,6 +115,8 @@ impl GatewaySettings {
             },
             max_connections: number("GATEWAY_MAX_CONNECTIONS", 10_000)?,
             max_heap_mib: number("GATEWAY_MAX_HEAP_MB", 1024)?,
+            song_producer_replicas: replicas("SONG_PRODUCER_REPLICAS")?,
+            cover_designer_replicas: replicas("COVER_DESIGNER_REPLICAS")?,
         })
     }
 }
@@ -161,7 +182,8 @@ mod tests {
     #[test]
     fn every_setting_read_is_listed() {
         let source = include_str!("settings.rs");
-        for read in source.split("number(\"").skip(1) {
+        let reads = source.split("number(\"").skip(1);
+        for read in reads.chain(source.split("replicas(\"").skip(1)) {
             let name = read.split('"').next().unwrap();
             assert!(GatewaySettings::VARIABLES.contains(&name), "{name}");
         }
@@ -238,6 +260,20 @@ mod tests {
                 .unwrap_err()
                 .name,
             "GATEWAY_PORT"
+        );
+        for bad in ["0", "11", "two"] {
+            assert_eq!(
+                settings(&[keys, ("COVER_DESIGNER_REPLICAS", bad)])
+                    .unwrap_err()
+                    .name,
+                "COVER_DESIGNER_REPLICAS"
+            );
+        }
+        assert_eq!(
+            settings(&[keys, ("SONG_PRODUCER_REPLICAS", "3")])
+                .unwrap()
+                .song_producer_replicas,
+            3
         );
         assert_eq!(
             settings(&[keys, ("READ_RATE_PER_SECOND", "5")])

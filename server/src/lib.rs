@@ -15,7 +15,7 @@
 //! - makes creates that carry a `request_id` once, however often they are retried
 //!   ([`idempotency`]);
 //! - passes the request id and the deadline on to the services it calls
-//!   ([`call_context`]);
+//!   ([`call_context`]), spreading its calls over their healthy replicas ([`balance`]);
 //! - starts from a `main` of three lines, which also answers container health probes
 //!   ([`entrypoint`]).
 //!
@@ -26,6 +26,7 @@
 //! cover everywhere. The OpenAI client both services share is its own crate,
 //! `superstar-openai`.
 
+pub mod balance;
 pub mod call_context;
 pub mod db;
 pub mod entrypoint;

@@ -5,7 +5,7 @@ use superstar_settings::{SettingError, env};
 
 use secrecy::SecretString;
 use superstar_openai::Provider;
-use superstar_server::{grpc_server::HostSettings, tls::TlsFiles};
+use superstar_server::{balance::Target, grpc_server::HostSettings, tls::TlsFiles};
 
 use crate::budget::BudgetSettings;
 
@@ -37,8 +37,12 @@ pub struct Settings {
 /// How the song producer reaches the cover designer.
 #[derive(Debug, Clone)]
 pub struct CoverDesignerSettings {
-    /// `COVER_DESIGNER_URL`; default `https://localhost:50052`. Its host must be a
-    /// subjectAltName of the cover designer's certificate.
+    /// `COVER_DESIGNER_URL`; default `https://localhost:50052`: one URL, or several
+    /// separated by commas (`bin/up`'s replicas, each on its own port). A host may also
+    /// resolve to several replicas (a scaled compose service, a headless Kubernetes
+    /// Service); calls are spread over every healthy one (see
+    /// [`superstar_server::balance`]). Each host must be a subjectAltName of the cover
+    /// designer's certificate.
     pub url: String,
     /// The song producer's client certificate and key (`TLS_CLIENT_CERT`,
     /// `TLS_CLIENT_KEY`; default `certs/song-producer-client.pem` and
@@ -47,20 +51,38 @@ pub struct CoverDesignerSettings {
 }
 
 impl CoverDesignerSettings {
-    /// The host name the cover designer's certificate must carry.
-    pub fn domain(&self) -> Result<String, SettingError> {
-        let uri: http::Uri = self.url.parse().map_err(|error| {
-            SettingError::new("COVER_DESIGNER_URL", format!("is not a URL: {error}"))
-        })?;
-        if uri.scheme_str() != Some("https") {
-            return Err(SettingError::new(
-                "COVER_DESIGNER_URL",
-                "must be https://: the cover designer serves TLS only",
-            ));
+    /// Where the cover designer's replicas answer: each URL's host (which their
+    /// certificate must carry) and port (default 443).
+    pub fn targets(&self) -> Result<Vec<Target>, SettingError> {
+        let error = |reason: String| SettingError::new("COVER_DESIGNER_URL", reason);
+        let targets = self
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(|url| {
+                let uri: http::Uri = url
+                    .parse()
+                    .map_err(|parse| error(format!("{url:?} is not a URL: {parse}")))?;
+                if uri.scheme_str() != Some("https") {
+                    return Err(error(format!(
+                        "{url:?} must be https://: the cover designer serves TLS only"
+                    )));
+                }
+                let host = uri
+                    .host()
+                    .map(|host| host.trim_matches(['[', ']']).to_owned())
+                    .ok_or_else(|| error(format!("{url:?} has no host")))?;
+                Ok(Target {
+                    host,
+                    port: uri.port_u16().unwrap_or(443),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if targets.is_empty() {
+            return Err(error("names no URL".into()));
         }
-        uri.host()
-            .map(|host| host.trim_matches(['[', ']']).to_owned())
-            .ok_or_else(|| SettingError::new("COVER_DESIGNER_URL", "has no host"))
+        Ok(targets)
     }
 }
 

@@ -34,9 +34,6 @@ pub enum StartupError {
     /// The client certificate for the cover designer is unusable.
     #[error("cover designer client: {0}")]
     ClientTls(#[from] TlsError),
-    /// The cover designer's address is unusable.
-    #[error("COVER_DESIGNER_URL: {0}")]
-    CoverDesigner(#[from] tonic::transport::Error),
     /// The database is unusable.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -48,11 +45,12 @@ pub enum StartupError {
 /// Connects and migrates the database, sets up the cover designer client, picks the
 /// lyricist and binds the listeners: a song producer ready to serve.
 pub async fn build(settings: Settings) -> Result<Application, StartupError> {
-    let covers = settings
+    let targets = settings.cover_designer.targets()?;
+    let tls = settings
         .cover_designer
         .tls
-        .client_config(&settings.cover_designer.domain()?)?;
-    let covers = CoverClient::new(&settings.cover_designer.url, covers)?;
+        .client_config(&targets[0].host)?;
+    let covers = CoverClient::new(targets, tls);
     let database = db::connect(settings.database_url.expose_secret(), &MIGRATIONS).await?;
     let lyricist: Arc<dyn Lyricist> = match settings.provider {
         Provider::Offline => Arc::new(OfflineLyricist::with_typing_delay(

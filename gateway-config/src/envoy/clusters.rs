@@ -1,6 +1,13 @@
 //! The services behind the gateway: HTTP/2 over mutual TLS, round robin over every
 //! replica, actively health-checked over gRPC, behind circuit breakers.
 //!
+//! Losing a replica: a `kill -9`ed one refuses connections at once, so calls already
+//! routed to it are retried on another replica (see the routes' retry policies, which
+//! never pick the same replica twice), outlier detection ejects it after two such
+//! failures in a row, and the health check takes it out of rotation within two
+//! 1-second intervals even when no call has gone its way. It rejoins on its first
+//! passing check.
+//!
 //! The song producer is two clusters with the same replicas: one for unary calls, one
 //! for streams (`GenerateLyrics`, `Jam`, `CompileAlbum`, health watches, reflection).
 //! Each has its own circuit-breaker budget, so clients holding streams open can use up
@@ -13,7 +20,10 @@ use super::{
     listener::CONNECTION_BUFFER_BYTES,
     tls::{self, TransportSocket},
 };
-use crate::profile::{Profile, SONG_PRODUCER, UPSTREAMS, Upstream};
+use crate::{
+    profile::{Profile, SONG_PRODUCER, UPSTREAMS, Upstream},
+    settings::GatewaySettings,
+};
 
 #[derive(Debug, Serialize)]
 pub(super) struct Cluster {
@@ -25,9 +35,29 @@ pub(super) struct Cluster {
     per_connection_buffer_limit_bytes: u32,
     circuit_breakers: CircuitBreakers,
     typed_extension_protocol_options: ProtocolOptionsMap,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns_refresh_rate: Option<&'static str>,
     load_assignment: LoadAssignment,
     health_checks: Vec<HealthCheck>,
+    outlier_detection: OutlierDetection,
     transport_socket: TransportSocket,
+}
+
+/// Passive health: replicas that fail calls are ejected for a while, before the active
+/// check notices.
+#[derive(Debug, Serialize)]
+struct OutlierDetection {
+    /// Connect failures, resets and 502–504s in a row before an ejection: two, so one
+    /// reset stream does not eject a healthy replica, and a dead one goes at once.
+    consecutive_gateway_failure: u32,
+    /// Envoy enforces that rule 0% of the time unless told otherwise.
+    enforcing_consecutive_gateway_failure: u32,
+    /// How often ejections are lifted and the success-rate rules evaluated.
+    interval: &'static str,
+    /// How long a first ejection lasts (multiplied by the ejections so far).
+    base_ejection_time: &'static str,
+    /// Never eject every replica: with two, one always stays.
+    max_ejection_percent: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -106,11 +136,34 @@ pub const MAX_UNARY_REQUESTS: u32 = 1024;
 pub const MAX_STREAMS: u32 = 512;
 
 /// Every cluster: one per service for unary calls, and the song producer's streams.
-pub(super) fn clusters(profile: Profile) -> Vec<Cluster> {
+pub(super) fn clusters(settings: &GatewaySettings, profile: Profile) -> Vec<Cluster> {
     UPSTREAMS
         .into_iter()
-        .map(|upstream| cluster(upstream, Traffic::Unary, profile))
-        .chain([cluster(&SONG_PRODUCER, Traffic::Streams, profile)])
+        .map(|upstream| cluster(upstream, Traffic::Unary, settings, profile))
+        .chain([cluster(&SONG_PRODUCER, Traffic::Streams, settings, profile)])
+        .collect()
+}
+
+/// Where `upstream`'s replicas answer: under `bin/up` each on a port of its own on
+/// 127.0.0.1; under compose one DNS name that resolves to every replica (STRICT_DNS
+/// makes each address an endpoint).
+fn endpoints(upstream: &Upstream, settings: &GatewaySettings, profile: Profile) -> Vec<LbEndpoint> {
+    let replicas = match profile {
+        Profile::Compose => 1,
+        Profile::Local if upstream.cluster == SONG_PRODUCER.cluster => {
+            settings.song_producer_replicas
+        }
+        Profile::Local => settings.cover_designer_replicas,
+    };
+    (0..replicas)
+        .map(|index| LbEndpoint {
+            endpoint: Endpoint {
+                address: Address::new(
+                    profile.upstream_host(upstream),
+                    upstream.replica_port(index),
+                ),
+            },
+        })
         .collect()
 }
 
@@ -131,7 +184,12 @@ pub(super) fn cluster_name(upstream: &Upstream, traffic: Traffic) -> String {
     }
 }
 
-fn cluster(upstream: &'static Upstream, traffic: Traffic, profile: Profile) -> Cluster {
+fn cluster(
+    upstream: &'static Upstream,
+    traffic: Traffic,
+    settings: &GatewaySettings,
+    profile: Profile,
+) -> Cluster {
     let max_requests = match traffic {
         Traffic::Unary => MAX_UNARY_REQUESTS,
         Traffic::Streams => MAX_STREAMS,
@@ -159,26 +217,34 @@ fn cluster(upstream: &'static Upstream, traffic: Traffic, profile: Profile) -> C
                 },
             },
         },
+        // A replica scaled up or restarted under compose shows up in DNS within 2 s.
+        dns_refresh_rate: (profile == Profile::Compose).then_some("2s"),
         load_assignment: LoadAssignment {
             cluster_name: cluster_name(upstream, traffic),
             endpoints: vec![LocalityEndpoints {
-                lb_endpoints: vec![LbEndpoint {
-                    endpoint: Endpoint {
-                        address: Address::new(profile.upstream_host(upstream), upstream.port),
-                    },
-                }],
+                lb_endpoints: endpoints(upstream, settings, profile),
             }],
         },
+        // Out of rotation after two failed checks a second apart, back after one pass.
+        // A replica that drains (SIGTERM) answers NOT_SERVING first, so it leaves before
+        // it stops accepting calls.
         health_checks: vec![HealthCheck {
             timeout: "1s",
-            interval: "2s",
-            no_traffic_interval: "2s",
+            interval: "1s",
+            no_traffic_interval: "1s",
             unhealthy_threshold: 2,
             healthy_threshold: 1,
             grpc_health_check: GrpcHealthCheck {
                 service_name: upstream.service,
             },
         }],
+        outlier_detection: OutlierDetection {
+            consecutive_gateway_failure: 2,
+            enforcing_consecutive_gateway_failure: 100,
+            interval: "1s",
+            base_ejection_time: "5s",
+            max_ejection_percent: 50,
+        },
         transport_socket: tls::upstream(upstream, profile),
     }
 }

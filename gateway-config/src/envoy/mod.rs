@@ -58,7 +58,7 @@ impl Bootstrap {
             layered_runtime: overload::layered_runtime(),
             static_resources: StaticResources {
                 listeners: vec![listener::gateway(settings, profile)],
-                clusters: clusters::clusters(profile),
+                clusters: clusters::clusters(settings, profile),
             },
         }
     }

@@ -87,6 +87,23 @@ struct MaxStreamDuration {
 struct RetryPolicy {
     retry_on: &'static str,
     num_retries: u32,
+    /// A retry goes to a replica the request has not tried yet: the one that failed it
+    /// is likely dead.
+    retry_host_predicate: Vec<TypedExtension>,
+    /// How many picks a retry may make to find such a replica.
+    host_selection_retry_max_attempts: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct TypedExtension {
+    name: &'static str,
+    typed_config: TypeOnly,
+}
+
+#[derive(Debug, Serialize)]
+struct TypeOnly {
+    #[serde(rename = "@type")]
+    type_url: &'static str,
 }
 
 /// How a route treats its RPCs.
@@ -216,6 +233,13 @@ fn route(name: String, route_match: RouteMatch, upstream: &Upstream, kind: &Rout
             retry_policy: RetryPolicy {
                 retry_on: kind.retry_on,
                 num_retries: 2,
+                retry_host_predicate: vec![TypedExtension {
+                    name: "envoy.retry_host_predicates.previous_hosts",
+                    typed_config: TypeOnly {
+                        type_url: "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
+                    },
+                }],
+                host_selection_retry_max_attempts: 3,
             },
         },
         typed_per_filter_config: PerFilterConfig {

@@ -12,6 +12,7 @@ mod fairness;
 mod hostile;
 mod models;
 mod readme;
+mod replicas;
 mod scripts;
 mod up;
 

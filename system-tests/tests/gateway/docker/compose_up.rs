@@ -2,6 +2,11 @@
 //! PostgreSQL with replicas; compose refusing to start before bin/dev_init.sh; compose
 //! reading `.env` as our own tools do.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
 use super::{secrets::check_secrets, *};
 
 /// How many of a cluster's hosts Envoy's health checks find healthy.
@@ -106,7 +111,9 @@ fn docker_compose_serves_the_readme_scaled_keeps_data_and_scopes_secrets() {
 
 /// `docker-compose.postgres.yml`: two replicas of each service on one PostgreSQL server,
 /// started together (the migrations take sqlx's advisory lock), each service in its own
-/// database with its own role; the README's album made and read back through Envoy.
+/// database with its own role; the README's album made and read back through Envoy;
+/// then one replica of each `docker kill`ed under reads that never fail, and started
+/// again to rejoin.
 #[test]
 #[ignore = "needs a Docker engine and the images: bin/test runs this"]
 fn docker_compose_on_postgres_with_replicas() {
@@ -148,6 +155,62 @@ fn docker_compose_on_postgres_with_replicas() {
     assert_eq!(count("song_producer", "albums"), "1");
     assert_eq!(count("song_producer", "songs"), "2");
     assert_eq!(count("cover_designer", "covers"), "1");
+
+    // Losing a replica of each: `docker kill` one while reads of the album and its
+    // cover keep coming; none fails, and an album is still made (by the others).
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = Arc::clone(&stop);
+        let (album, cover) = (id.to_owned(), cover.to_owned());
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            let mut reads = 0;
+            while !stop.load(Ordering::Relaxed) {
+                for path in [format!("albums/{album}"), format!("covers/{cover}")] {
+                    let (body, status) = curl(&format!("{KEY} https://localhost:8443/v1/{path}"));
+                    reads += 1;
+                    if status != 200 {
+                        failures.push(format!("{path}: {status} {body}"));
+                    }
+                }
+            }
+            (reads, failures)
+        })
+    };
+    let mut killed = Vec::new();
+    for service in ["song-producer", "cover-designer"] {
+        let ids = run(&mut stack.compose(&["ps", "--quiet", service]));
+        let victim = ids.split_whitespace().next().unwrap().to_owned();
+        run(&mut docker(&["kill", &victim]));
+        killed.push(victim);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let cluster = service.replace('-', "_");
+        while healthy_hosts(&stack, &cluster) != 1 {
+            assert!(
+                Instant::now() < deadline,
+                "the killed {service} stays in rotation"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let (after, status) = curl(&format!(
+        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "jazz", "theme": "one replica down", "songsCount": 1, "requestId": "{}"}}'"#,
+        uuid::Uuid::new_v4()
+    ));
+    assert_eq!(status, 200, "{after}");
+    stop.store(true, Ordering::Relaxed);
+    let (reads, failures) = reader.join().unwrap();
+    assert!(reads > 0);
+    assert_eq!(
+        failures,
+        Vec::<String>::new(),
+        "reads failed while replicas were killed"
+    );
+    // Started again, they rejoin.
+    for victim in &killed {
+        run(&mut docker(&["start", victim]));
+    }
+    wait_for_replicas(&stack, 2);
     for service in ["song-producer", "cover-designer"] {
         let files = std::fs::read_dir(stack.data.path().join(service))
             .unwrap()
