@@ -6,6 +6,7 @@ use superstar_proto::v1::Cover;
 use superstar_server::{
     db,
     idempotency::{self, Claim, RequestId},
+    telemetry,
 };
 use uuid::Uuid;
 
@@ -52,6 +53,7 @@ impl CoverStore {
         model: &str,
         claim: Option<Claim>,
     ) -> Result<Cover, Error> {
+        let _span = telemetry::transaction("insert_cover");
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
         let insert = sqlx::query(

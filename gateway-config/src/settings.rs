@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::envoy::Collector;
 pub use superstar_settings::SettingError;
 
 /// A client allowed through the gateway, and its API key.
@@ -48,6 +50,9 @@ pub struct GatewaySettings {
     pub song_producer_replicas: u16,
     /// `COVER_DESIGNER_REPLICAS`: the same for the cover designer.
     pub cover_designer_replicas: u16,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (`http://host:4317`): where Envoy exports its
+    /// spans; unset, it traces nothing.
+    pub collector: Option<Collector>,
 }
 
 /// The most replicas of one service `bin/up` starts: their ports are 10 apart, so ten
@@ -67,6 +72,7 @@ impl GatewaySettings {
         "GATEWAY_MAX_HEAP_MB",
         "SONG_PRODUCER_REPLICAS",
         "COVER_DESIGNER_REPLICAS",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
     ];
 
     /// Reads the settings from `variables` (the `.env` file overlaid with the environment).
@@ -117,6 +123,13 @@ impl GatewaySettings {
             max_heap_mib: number("GATEWAY_MAX_HEAP_MB", 1024)?,
             song_producer_replicas: replicas("SONG_PRODUCER_REPLICAS")?,
             cover_designer_replicas: replicas("COVER_DESIGNER_REPLICAS")?,
+            collector: get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .map(|endpoint| {
+                    Collector::parse(endpoint).ok_or_else(|| {
+                        SettingError::new("OTEL_EXPORTER_OTLP_ENDPOINT", "must be http://host:port")
+                    })
+                })
+                .transpose()?,
         })
     }
 }

@@ -102,6 +102,18 @@ impl CallContext {
         if let Some(remaining) = self.remaining() {
             request.set_timeout(remaining);
         }
+        crate::telemetry::inject(None, request.metadata_mut());
+    }
+
+    /// [`apply`](Self::apply), with `span` (a client span for the call) as the trace
+    /// context the callee continues.
+    pub fn apply_in(
+        &self,
+        span: &crate::telemetry::Span,
+        request: &mut tonic::Request<impl Sized>,
+    ) {
+        self.apply(request);
+        crate::telemetry::inject(Some(span), request.metadata_mut());
     }
 }
 

@@ -25,7 +25,8 @@ where
             false => ExitCode::FAILURE,
         };
     }
-    telemetry::init();
+    // The service's name in traces: `song-producer`, as in compose and Kubernetes.
+    let _telemetry = telemetry::init(&name.replace(' ', "-"));
     match serve(Shutdown::on_signals()).await {
         Ok(()) => {
             tracing::info!("{name} stopped");

@@ -1,4 +1,7 @@
-//! The tower layer that watches every RPC: request id, span, metrics, one log line.
+//! The tower layer that watches every RPC: request id, trace, span, metrics, one log
+//! line. The span continues the caller's trace (W3C `traceparent`, see
+//! [`telemetry`](crate::telemetry)) and becomes the RPC's server span when traces are
+//! exported.
 //!
 //! A gRPC status is not always known when the response headers leave: a unary call
 //! that succeeds, and every stream, send it in the trailers at the very end. So the
@@ -28,6 +31,7 @@ use tracing::{Instrument, Span};
 use crate::{
     call_context::REQUEST_ID,
     metrics::{Metrics, RpcLabels},
+    telemetry,
 };
 
 /// Adds [`Observe`] around the services of a tonic server.
@@ -82,11 +86,15 @@ where
         let request_id = ensure_request_id(request.headers_mut());
         // ensure_request_id only keeps ids that are visible ASCII.
         let id = request_id.to_str().unwrap_or_default();
+        let name = format!("{}/{}", rpc.service, rpc.method);
         let span = if is_infrastructure(&rpc) {
-            tracing::debug_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = %id)
+            tracing::debug_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = %id, trace_id = tracing::field::Empty, otel.name = %name, otel.kind = "server", rpc.system = "grpc")
         } else {
-            tracing::info_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = %id)
+            tracing::info_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = %id, trace_id = tracing::field::Empty, otel.name = %name, otel.kind = "server", rpc.system = "grpc")
         };
+        if let Some(trace_id) = telemetry::continue_trace(&span, request.headers()) {
+            span.record("trace_id", tracing::field::display(trace_id));
+        }
         self.metrics.started(&rpc);
         let mut outcome = Outcome {
             metrics: self.metrics.clone(),

@@ -21,11 +21,17 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use opentelemetry::{
+    KeyValue,
+    trace::{Span as _, SpanKind},
+};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family},
     registry::Registry,
 };
+
+use crate::telemetry;
 
 /// How many client names get a label of their own.
 pub const MAX_CLIENTS: usize = 64;
@@ -117,10 +123,36 @@ pub struct Meter {
     labels: UsageLabels,
 }
 
+/// A model call in flight: its span in the trace (`model <name>`, with the model and
+/// the tokens the reply used), which ends when this is dropped.
+pub struct ModelCall {
+    span: telemetry::Span,
+}
+
+impl ModelCall {
+    /// The provider reported `prompt` and `completion` tokens for this call's reply
+    /// (recorded on its span; count them with [`Meter::tokens`]).
+    pub fn tokens(&mut self, prompt: u64, completion: u64) {
+        self.span.set_attributes([
+            KeyValue::new("gen_ai.usage.input_tokens", prompt as i64),
+            KeyValue::new("gen_ai.usage.output_tokens", completion as i64),
+        ]);
+    }
+}
+
 impl Meter {
-    /// A request was sent to the model.
-    pub fn called(&self) {
+    /// A request was sent to the model: counted, and a span for it opened.
+    pub fn called(&self) -> ModelCall {
         self.usage.calls.get_or_create(&self.labels).inc();
+        let span = telemetry::span(
+            format!("model {}", self.labels.model),
+            SpanKind::Client,
+            vec![
+                KeyValue::new("gen_ai.request.model", self.labels.model.to_string()),
+                KeyValue::new("superstar.client", self.labels.client.to_string()),
+            ],
+        );
+        ModelCall { span }
     }
 
     /// The provider reported `prompt` and `completion` tokens for a reply.

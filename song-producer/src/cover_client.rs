@@ -28,6 +28,7 @@ use superstar_server::{
     balance::{self, Replicas, Target},
     call_context::CallContext,
     idempotency::RequestId,
+    telemetry,
 };
 use tonic::{
     Code, Status,
@@ -96,7 +97,8 @@ impl CoverClient {
                 )));
             }
             let mut call = tonic::Request::new(request.clone());
-            context.apply(&mut call);
+            let span = telemetry::client_call("superstar.v1.CoverDesigner/DesignCover");
+            context.apply_in(&span, &mut call);
             match self.inner.clone().design_cover(call).await {
                 Ok(response) => return Ok(response.into_inner()),
                 Err(status) if never_answered(&status) && attempt < DESIGN_ATTEMPTS => {

@@ -9,6 +9,7 @@ use superstar_proto::v1::{Album, Cover, Song};
 use superstar_server::{
     db,
     idempotency::{Claim, ClaimError},
+    telemetry,
 };
 use uuid::Uuid;
 
@@ -94,6 +95,7 @@ impl SongStore {
         album: &NewAlbum<'_>,
         claim: Option<Claim>,
     ) -> Result<Album, ClaimError> {
+        let _span = telemetry::transaction("insert_album");
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
         let mut tx = self.db.writes().begin().await?;

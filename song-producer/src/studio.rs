@@ -20,6 +20,7 @@ use superstar_server::{
 };
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
+use tracing::Instrument;
 
 use crate::{
     budget::ModelBudget,
@@ -110,11 +111,15 @@ impl Studio {
         };
         let studio = self.clone();
         let context = context.clone();
-        let album = tokio::spawn(async move {
-            studio
-                .make_album_to_the_end(plan, claim, context, stop)
-                .await
-        });
+        // In the RPC's span: its log lines and the album's trace go on in the task.
+        let album = tokio::spawn(
+            async move {
+                studio
+                    .make_album_to_the_end(plan, claim, context, stop)
+                    .await
+            }
+            .instrument(tracing::Span::current()),
+        );
         album
             .await
             .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))

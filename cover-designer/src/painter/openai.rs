@@ -82,8 +82,12 @@ impl Painter for OpenAiPainter {
             .settings
             .retry
             .run(deadline, || async {
-                meter.called();
-                Ok(inner.client.images().generate(request.clone()).await?)
+                let mut call = meter.called();
+                let reply = inner.client.images().generate(request.clone()).await?;
+                if let Some(usage) = &reply.usage {
+                    call.tokens(usage.input_tokens.into(), usage.output_tokens.into());
+                }
+                Ok(reply)
             })
             .await?;
         if let Some(usage) = &reply.usage {

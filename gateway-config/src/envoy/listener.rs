@@ -52,6 +52,8 @@ struct HttpConnectionManager {
     local_reply_config: LocalReplyConfig,
     route_config: RouteConfiguration,
     http_filters: Vec<HttpFilter>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tracing: Option<super::tracing::Tracing>,
 }
 
 #[derive(Debug, Serialize)]
@@ -172,6 +174,10 @@ fn connection_manager(settings: &GatewaySettings, profile: Profile) -> HttpConne
         local_reply_config: local_replies(),
         route_config: routes::route_config(),
         http_filters: http_filters::chain(settings, profile),
+        tracing: settings
+            .collector
+            .as_ref()
+            .map(|_| super::tracing::tracing()),
     }
 }
 

@@ -14,7 +14,8 @@
 //!   circuit breakers;
 //! - `overload`: Envoy's own ceilings on heap and client connections, and the runtime
 //!   flag that keeps one connection from taking a worker's whole turn;
-//! - `tls`: the TLS contexts the listener and the clusters share.
+//! - `tls`: the TLS contexts the listener and the clusters share;
+//! - `tracing`: OpenTelemetry traces, when a collector is configured.
 //!
 //! [`Bootstrap::gateway`] assembles the whole config from the settings and a
 //! [`Profile`].
@@ -26,6 +27,9 @@ mod overload;
 mod rate_limits;
 mod routes;
 mod tls;
+mod tracing;
+
+pub use tracing::Collector;
 
 use serde::Serialize;
 
@@ -58,7 +62,16 @@ impl Bootstrap {
             layered_runtime: overload::layered_runtime(),
             static_resources: StaticResources {
                 listeners: vec![listener::gateway(settings, profile)],
-                clusters: clusters::clusters(settings, profile),
+                clusters: clusters::clusters(settings, profile)
+                    .into_iter()
+                    .map(|cluster| AnyCluster::Service(Box::new(cluster)))
+                    .chain(
+                        settings
+                            .collector
+                            .as_ref()
+                            .map(|collector| AnyCluster::Collector(tracing::cluster(collector))),
+                    )
+                    .collect(),
             },
         }
     }
@@ -72,7 +85,15 @@ struct Admin {
 #[derive(Debug, Serialize)]
 struct StaticResources {
     listeners: Vec<listener::Listener>,
-    clusters: Vec<clusters::Cluster>,
+    clusters: Vec<AnyCluster>,
+}
+
+/// A cluster: a service, or the trace collector.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum AnyCluster {
+    Service(Box<clusters::Cluster>),
+    Collector(tracing::CollectorCluster),
 }
 
 /// A socket address: where a listener listens, or an endpoint answers.

@@ -159,11 +159,13 @@ impl Lyricist for OpenAiLyricist {
                     .settings
                     .retry
                     .run(deadline, || async {
-                        meter.called();
+                        let mut call = meter.called();
                         let reply = inner.client.chat().create(request.clone()).await?;
                         if let Some(usage) = &reply.usage {
-                            meter
-                                .tokens(usage.prompt_tokens.into(), usage.completion_tokens.into());
+                            let (prompt, completion) =
+                                (usage.prompt_tokens.into(), usage.completion_tokens.into());
+                            meter.tokens(prompt, completion);
+                            call.tokens(prompt, completion);
                         }
                         let choice = reply.choices.into_iter().next().ok_or_else(|| {
                             ProviderError::Malformed("the reply has no choices".into())

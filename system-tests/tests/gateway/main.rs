@@ -15,6 +15,7 @@ mod models;
 mod readme;
 mod replicas;
 mod scripts;
+mod tracing;
 mod up;
 
 use std::path::PathBuf;
