@@ -61,20 +61,20 @@ struct OutlierDetection {
 }
 
 #[derive(Debug, Serialize)]
-struct ProtocolOptionsMap {
+pub(super) struct ProtocolOptionsMap {
     #[serde(rename = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions")]
     http: HttpProtocolOptions,
 }
 
 #[derive(Debug, Serialize)]
-struct HttpProtocolOptions {
+pub(super) struct HttpProtocolOptions {
     #[serde(rename = "@type")]
     type_url: &'static str,
     explicit_http_config: ExplicitHttpConfig,
 }
 
 #[derive(Debug, Serialize)]
-struct ExplicitHttpConfig {
+pub(super) struct ExplicitHttpConfig {
     http2_protocol_options: Empty,
 }
 
@@ -93,23 +93,23 @@ struct Thresholds {
 }
 
 #[derive(Debug, Serialize)]
-struct LoadAssignment {
+pub(super) struct LoadAssignment {
     cluster_name: String,
     endpoints: Vec<LocalityEndpoints>,
 }
 
 #[derive(Debug, Serialize)]
-struct LocalityEndpoints {
+pub(super) struct LocalityEndpoints {
     lb_endpoints: Vec<LbEndpoint>,
 }
 
 #[derive(Debug, Serialize)]
-struct LbEndpoint {
+pub(super) struct LbEndpoint {
     endpoint: Endpoint,
 }
 
 #[derive(Debug, Serialize)]
-struct Endpoint {
+pub(super) struct Endpoint {
     address: Address,
 }
 
@@ -126,6 +126,36 @@ struct HealthCheck {
 #[derive(Debug, Serialize)]
 struct GrpcHealthCheck {
     service_name: &'static str,
+}
+
+/// HTTP/2 towards a cluster's endpoints (gRPC).
+pub(super) fn http2() -> ProtocolOptionsMap {
+    ProtocolOptionsMap {
+        http: HttpProtocolOptions {
+            type_url: "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            explicit_http_config: ExplicitHttpConfig {
+                http2_protocol_options: Empty {},
+            },
+        },
+    }
+}
+
+/// The endpoints of cluster `name`, in one locality.
+pub(super) fn load_assignment(
+    name: String,
+    addresses: impl IntoIterator<Item = Address>,
+) -> LoadAssignment {
+    LoadAssignment {
+        cluster_name: name,
+        endpoints: vec![LocalityEndpoints {
+            lb_endpoints: addresses
+                .into_iter()
+                .map(|address| LbEndpoint {
+                    endpoint: Endpoint { address },
+                })
+                .collect(),
+        }],
+    }
 }
 
 /// Requests in flight to one cluster, all replicas together, beyond which Envoy answers
@@ -147,7 +177,11 @@ pub(super) fn clusters(settings: &GatewaySettings, profile: Profile) -> Vec<Clus
 /// Where `upstream`'s replicas answer: under `bin/up` each on a port of its own on
 /// 127.0.0.1; under compose one DNS name that resolves to every replica (STRICT_DNS
 /// makes each address an endpoint).
-fn endpoints(upstream: &Upstream, settings: &GatewaySettings, profile: Profile) -> Vec<LbEndpoint> {
+fn endpoints(
+    upstream: &Upstream,
+    settings: &GatewaySettings,
+    profile: Profile,
+) -> impl Iterator<Item = Address> {
     let replicas = match profile {
         Profile::Compose => 1,
         Profile::Local if upstream.cluster == SONG_PRODUCER.cluster => {
@@ -155,16 +189,8 @@ fn endpoints(upstream: &Upstream, settings: &GatewaySettings, profile: Profile) 
         }
         Profile::Local => settings.cover_designer_replicas,
     };
-    (0..replicas)
-        .map(|index| LbEndpoint {
-            endpoint: Endpoint {
-                address: Address::new(
-                    profile.upstream_host(upstream),
-                    upstream.replica_port(index),
-                ),
-            },
-        })
-        .collect()
+    let host = profile.upstream_host(upstream);
+    (0..replicas).map(move |index| Address::new(host, upstream.replica_port(index)))
 }
 
 /// Which of an upstream's clusters a route goes to.
@@ -209,22 +235,13 @@ fn cluster(
                 max_retries: 3,
             }],
         },
-        typed_extension_protocol_options: ProtocolOptionsMap {
-            http: HttpProtocolOptions {
-                type_url: "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                explicit_http_config: ExplicitHttpConfig {
-                    http2_protocol_options: Empty {},
-                },
-            },
-        },
+        typed_extension_protocol_options: http2(),
         // A replica scaled up or restarted under compose shows up in DNS within 2 s.
         dns_refresh_rate: (profile == Profile::Compose).then_some("2s"),
-        load_assignment: LoadAssignment {
-            cluster_name: cluster_name(upstream, traffic),
-            endpoints: vec![LocalityEndpoints {
-                lb_endpoints: endpoints(upstream, settings, profile),
-            }],
-        },
+        load_assignment: load_assignment(
+            cluster_name(upstream, traffic),
+            endpoints(upstream, settings, profile),
+        ),
         // Out of rotation after two failed checks a second apart, back after one pass.
         // A replica that drains (SIGTERM) answers NOT_SERVING first, so it leaves before
         // it stops accepting calls.

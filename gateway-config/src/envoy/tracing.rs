@@ -5,7 +5,10 @@
 
 use serde::Serialize;
 
-use super::{Address, Empty};
+use super::{
+    Address,
+    clusters::{self, LoadAssignment, ProtocolOptionsMap},
+};
 
 /// The collector's cluster.
 const COLLECTOR: &str = "opentelemetry_collector";
@@ -107,69 +110,17 @@ pub(super) struct CollectorCluster {
     load_assignment: LoadAssignment,
 }
 
-#[derive(Debug, Serialize)]
-struct ProtocolOptionsMap {
-    #[serde(rename = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions")]
-    http: HttpProtocolOptions,
-}
-
-#[derive(Debug, Serialize)]
-struct HttpProtocolOptions {
-    #[serde(rename = "@type")]
-    type_url: &'static str,
-    explicit_http_config: ExplicitHttpConfig,
-}
-
-#[derive(Debug, Serialize)]
-struct ExplicitHttpConfig {
-    http2_protocol_options: Empty,
-}
-
-#[derive(Debug, Serialize)]
-struct LoadAssignment {
-    cluster_name: &'static str,
-    endpoints: Vec<LocalityEndpoints>,
-}
-
-#[derive(Debug, Serialize)]
-struct LocalityEndpoints {
-    lb_endpoints: Vec<LbEndpoint>,
-}
-
-#[derive(Debug, Serialize)]
-struct LbEndpoint {
-    endpoint: Endpoint,
-}
-
-#[derive(Debug, Serialize)]
-struct Endpoint {
-    address: Address,
-}
-
 /// The collector, over plaintext HTTP/2 (OTLP/gRPC), found by DNS.
 pub(super) fn cluster(collector: &Collector) -> CollectorCluster {
     CollectorCluster {
         name: COLLECTOR,
         discovery: "STRICT_DNS",
         connect_timeout: "1s",
-        typed_extension_protocol_options: ProtocolOptionsMap {
-            http: HttpProtocolOptions {
-                type_url: "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                explicit_http_config: ExplicitHttpConfig {
-                    http2_protocol_options: Empty {},
-                },
-            },
-        },
-        load_assignment: LoadAssignment {
-            cluster_name: COLLECTOR,
-            endpoints: vec![LocalityEndpoints {
-                lb_endpoints: vec![LbEndpoint {
-                    endpoint: Endpoint {
-                        address: Address::new(&collector.host, collector.port),
-                    },
-                }],
-            }],
-        },
+        typed_extension_protocol_options: clusters::http2(),
+        load_assignment: clusters::load_assignment(
+            COLLECTOR.to_owned(),
+            [Address::new(&collector.host, collector.port)],
+        ),
     }
 }
 
