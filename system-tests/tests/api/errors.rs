@@ -280,14 +280,29 @@ async fn a_failed_call_logs_its_status_message_decoded_under_its_own_key() {
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
 
-    let logged = logs.text();
-    let line = logged
-        .lines()
-        .find(|line| line.contains("rpc failed") && line.contains("InvalidArgument"))
-        .unwrap_or_else(|| panic!("no failed-call line: {logged}"));
+    // The line is written when the server has sent the status, which the client may
+    // read first: wait for it, letting the server's tasks run.
+    let failed = |logged: &str| {
+        logged
+            .lines()
+            .find(|line| line.contains("rpc failed") && line.contains("InvalidArgument"))
+            .map(str::to_owned)
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    let line = loop {
+        let logged = logs.text();
+        if let Some(line) = failed(&logged) {
+            break line;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failed-call line: {logged}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
     // One `message` (the event) and the status message, decoded, beside it.
     assert_eq!(line.matches("\"message\"").count(), 1, "{line}");
-    let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(parsed["fields"]["message"], "rpc failed");
     assert_eq!(
         parsed["fields"]["status_message"],
