@@ -47,7 +47,8 @@ pub struct Target {
 }
 
 /// The task that keeps a [`balanced`] channel's replicas current; dropping every clone
-/// of this handle does not stop it (it ends when the channel is dropped).
+/// of this handle does not stop it (it ends within a probe interval of the channel
+/// being dropped).
 #[derive(Debug, Clone)]
 pub struct Replicas {
     probe: Arc<Notify>,
@@ -134,9 +135,10 @@ struct Replica {
 
 impl Watcher {
     async fn run(mut self, probe: Arc<Notify>) {
-        loop {
+        // Until the channel is gone (its receiving end closes the change channel).
+        while !self.changes.is_closed() {
             if !self.refresh().await {
-                return; // The channel is gone.
+                return;
             }
             tokio::select! {
                 () = tokio::time::sleep(PROBE_INTERVAL) => {}

@@ -93,6 +93,20 @@ impl CallContext {
     /// called service counts its usage, and scopes its request ids, by it) and the
     /// time that is left.
     pub fn apply<T>(&self, request: &mut tonic::Request<T>) {
+        self.apply_with(None, request);
+    }
+
+    /// [`apply`](Self::apply), with `span` (a client span for the call) as the trace
+    /// context the callee continues.
+    pub fn apply_in<T>(&self, span: &crate::telemetry::Span, request: &mut tonic::Request<T>) {
+        self.apply_with(Some(span), request);
+    }
+
+    fn apply_with<T>(
+        &self,
+        span: Option<&crate::telemetry::Span>,
+        request: &mut tonic::Request<T>,
+    ) {
         if let Some(id) = &self.request_id {
             request.metadata_mut().insert(REQUEST_ID, id.clone());
         }
@@ -102,18 +116,7 @@ impl CallContext {
         if let Some(remaining) = self.remaining() {
             request.set_timeout(remaining);
         }
-        crate::telemetry::inject(None, request.metadata_mut());
-    }
-
-    /// [`apply`](Self::apply), with `span` (a client span for the call) as the trace
-    /// context the callee continues.
-    pub fn apply_in(
-        &self,
-        span: &crate::telemetry::Span,
-        request: &mut tonic::Request<impl Sized>,
-    ) {
-        self.apply(request);
-        crate::telemetry::inject(Some(span), request.metadata_mut());
+        crate::telemetry::inject(span, request.metadata_mut());
     }
 }
 
