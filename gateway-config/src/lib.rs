@@ -40,26 +40,47 @@ fn body(settings: &GatewaySettings, profile: Profile) -> String {
 }
 
 /// Writes `envoy-{profile}.yaml` and the descriptor set `superstar.pb` into `folder`.
+///
+/// Each file is written whole under a temporary name in `folder` and renamed over the old
+/// one, so an Envoy starting meanwhile (bin/up renders while `bin/dev_init.sh` may too)
+/// reads the old file or the new one, never half of one. The config holds the API keys:
+/// its temporary file is created readable by its owner only (`tempfile`'s default mode,
+/// 0600), so they are never readable by others, not even for a moment.
 pub fn write(settings: &GatewaySettings, profile: Profile, folder: &Path) -> io::Result<()> {
     std::fs::create_dir_all(folder)?;
-    std::fs::write(
-        folder.join("superstar.pb"),
+    replace(
+        folder,
+        "superstar.pb",
         superstar_proto::FILE_DESCRIPTOR_SET,
+        false,
     )?;
-    let config = folder.join(format!("envoy-{}.yaml", profile.name()));
-    std::fs::write(&config, render(settings, profile))?;
-    restrict(&config)
+    let config = format!("envoy-{}.yaml", profile.name());
+    replace(folder, &config, render(settings, profile).as_bytes(), true)
 }
 
-/// The config holds the API keys: readable by its owner only.
+/// Writes `bytes` to `folder/name` by renaming a complete temporary file over it; a file
+/// that is not `private` is made readable by all, as `std::fs::write` would leave it.
+fn replace(folder: &Path, name: &str, bytes: &[u8], private: bool) -> io::Result<()> {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .tempfile_in(folder)?;
+    file.write_all(bytes)?;
+    if !private {
+        readable_by_all(file.path())?;
+    }
+    file.persist(folder.join(name)).map_err(|error| error.error)?;
+    Ok(())
+}
+
 #[cfg(unix)]
-fn restrict(path: &Path) -> io::Result<()> {
+fn readable_by_all(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
 }
 
 #[cfg(not(unix))]
-fn restrict(_: &Path) -> io::Result<()> {
+fn readable_by_all(_: &Path) -> io::Result<()> {
     Ok(())
 }
 
@@ -293,5 +314,33 @@ mod tests {
                 .any(|w| w == b"/v1/albums")
         );
         assert!(folder.path().join("envoy-local.yaml").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn rewriting_replaces_each_file_whole_and_keeps_the_keys_private() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let folder = tempfile::tempdir().unwrap();
+        write(&settings(), Profile::Local, folder.path()).unwrap();
+        let config = folder.path().join("envoy-local.yaml");
+        let first = std::fs::metadata(&config).unwrap().ino();
+        write(&settings(), Profile::Local, folder.path()).unwrap();
+        // A new file renamed over the old one: a reader holding the old one keeps it whole.
+        assert_ne!(std::fs::metadata(&config).unwrap().ino(), first);
+        let mode = |name: &str| {
+            std::fs::metadata(folder.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("envoy-local.yaml"), 0o600);
+        assert_eq!(mode("superstar.pb"), 0o644);
+        let mut names: Vec<_> = std::fs::read_dir(folder.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["envoy-local.yaml", "superstar.pb"], "no temporary file left");
     }
 }

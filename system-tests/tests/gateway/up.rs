@@ -89,6 +89,7 @@ impl Up {
                 let _ = lines.send(line);
             }
         });
+        let started = std::time::SystemTime::now();
         let deadline = Instant::now() + Duration::from_secs(900);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -100,7 +101,7 @@ impl Up {
                     };
                 }
                 Ok(_) => continue,
-                Err(_) => panic!("bin/up did not become ready (see data/logs/)"),
+                Err(_) => panic!("bin/up did not become ready:\n{}", recent_logs(started)),
             }
         }
     }
@@ -130,6 +131,27 @@ impl Up {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The last lines of each log in data/logs/ written to since `since`: what a failed start
+/// needs to be understood from CI's output alone.
+fn recent_logs(since: std::time::SystemTime) -> String {
+    let mut said = String::new();
+    let Ok(entries) = std::fs::read_dir(repo().join("data/logs")) else {
+        return "(no data/logs/)".into();
+    };
+    let mut paths: Vec<_> = entries.map_while(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let written = std::fs::metadata(&path).and_then(|m| m.modified());
+        if written.is_ok_and(|written| written >= since) {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<_> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+            said += &format!("--- {} (last lines)\n{tail}\n", path.display());
+        }
+    }
+    said
 }
 
 impl Drop for Up {
