@@ -11,6 +11,7 @@
 //!   stub's own first token, asked for directly;
 //! - `jam-rss`: the services' resident memory with N `Jam` streams open;
 //! - `fairness`: one client's reads alone, then while another floods the gateway;
+//! - `otlp-sink`: an OTLP/gRPC trace receiver that counts spans, for the tracing step;
 //! - `h2load-summary`, `wrk-summary`: those tools' output as result lines;
 //! - `report`: the result lines as a Markdown page.
 //!
@@ -21,6 +22,7 @@ mod fairness;
 mod first_line;
 mod grpc_load;
 mod jam_rss;
+mod otlp_sink;
 mod report;
 mod stats;
 mod stub;
@@ -32,7 +34,7 @@ async fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() {
         eprintln!(
-            "usage: superstar-bench grpc-load|stub|first-line|jam-rss|fairness|h2load-summary|wrk-summary|report [--flag value]..."
+            "usage: superstar-bench grpc-load|stub|first-line|jam-rss|fairness|otlp-sink|h2load-summary|wrk-summary|report [--flag value]..."
         );
         return ExitCode::from(2);
     }
@@ -50,6 +52,7 @@ async fn main() -> ExitCode {
         "first-line" => first_line::run(&args).await,
         "jam-rss" => jam_rss::run(&args).await,
         "fairness" => fairness::run(&args).await,
+        "otlp-sink" => otlp_sink::run(&args).await,
         "h2load-summary" => report::h2load_summary(&args),
         "wrk-summary" => report::wrk_summary(&args),
         "report" => report::run(&args),

@@ -205,6 +205,62 @@ fn album_rows(lines: &[Value], loads: &BTreeMap<(String, u64), &Value>) -> Vec<A
     rows
 }
 
+/// One side of a tracing comparison.
+struct Traced {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    errors: u64,
+    /// Envoy's and both services' CPU per request.
+    cpu_ms: f64,
+}
+
+/// A measurement of section 10, with tracing off and on.
+struct TracingRow {
+    title: &'static str,
+    concurrency: u64,
+    off: Traced,
+    on: Traced,
+}
+
+/// Section 10's measurements that have both sides.
+fn tracing_rows(lines: &[Value], loads: &BTreeMap<(String, u64), &Value>) -> Vec<TracingRow> {
+    let number = |value: &Value| value.as_f64().unwrap_or(f64::NAN);
+    let side = |label: String| -> Option<(u64, Traced)> {
+        let ((_, concurrency), line) = loads.iter().find(|((name, _), _)| *name == label)?;
+        let cpu = of_kind(lines, "cpu").find(|cpu| cpu["label"] == label.as_str())?;
+        let requests = number(&line["rps"]) * number(&cpu["step_ms"]) / 1000.0;
+        let cpu_ms =
+            number(&cpu["envoy_ms"]) + number(&cpu["service_ms"]) + number(&cpu["cover_ms"]);
+        Some((
+            *concurrency,
+            Traced {
+                rps: number(&line["rps"]),
+                p50: number(&line["p50_ms"]),
+                p99: number(&line["p99_ms"]),
+                errors: line["errors"].as_u64().unwrap_or(0),
+                cpu_ms: cpu_ms / requests,
+            },
+        ))
+    };
+    [
+        ("read", "`GetSong`, gRPC through Envoy"),
+        ("album", "`MakeMeSuperstar` as JSON through Envoy, offline"),
+    ]
+    .into_iter()
+    .filter_map(|(name, title)| {
+        let (concurrency, off) = side(format!("trace-off-{name}"))?;
+        let (_, on) = side(format!("trace-on-{name}"))?;
+        Some(TracingRow {
+            title,
+            concurrency,
+            off,
+            on,
+        })
+    })
+    .collect()
+}
+
 /// Writes `--out` from the result lines in `--results`.
 pub fn run(args: &Args) -> Result<(), String> {
     let path = args.text("results")?;
@@ -488,6 +544,52 @@ pub fn render(lines: &[Value]) -> String {
         }
     }
 
+    let tracing = tracing_rows(lines, &loads);
+    if !tracing.is_empty() {
+        page.push_str("\n## 10. The cost of tracing\n\n");
+        page.push_str(
+            "The same steps with tracing off, then on: every request sampled, Envoy's and both \
+             services' spans exported over OTLP/gRPC to a sink that counts them. CPU is Envoy's, \
+             the song producer's and the cover designer's together, per request.\n\n\
+             | measurement | concurrency | tracing | requests/s | p50 ms | p99 ms | CPU per request (ms) | errors |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
+        for row in &tracing {
+            for (state, side) in [("off", &row.off), ("on", &row.on)] {
+                let _ = writeln!(
+                    page,
+                    "| {} | {} | {state} | {:.0} | {} | {} | {:.3} | {} |",
+                    row.title,
+                    row.concurrency,
+                    side.rps,
+                    side.p50,
+                    side.p99,
+                    side.cpu_ms,
+                    side.errors
+                );
+            }
+        }
+        page.push_str(
+            "\n| measurement | requests/s, on ÷ off | CPU per request, on ÷ off |\n|---|---|---|\n",
+        );
+        for row in &tracing {
+            let _ = writeln!(
+                page,
+                "| {} | {:.2} | {:.2} |",
+                row.title,
+                row.on.rps / row.off.rps,
+                row.on.cpu_ms / row.off.cpu_ms
+            );
+        }
+        if let Some(sink) = of_kind(lines, "otlp").next() {
+            let _ = writeln!(
+                page,
+                "\nThe sink received {} spans in {} exports while tracing was on.",
+                sink["spans"], sink["exports"]
+            );
+        }
+    }
+
     let painter: Vec<&Value> = of_kind(lines, "painter").collect();
     if !painter.is_empty() {
         page.push_str("\n## The offline painter (`cargo bench -p cover-designer`)\n\n| cover | ms per 512×512 cover |\n|---|---|\n");
@@ -669,6 +771,34 @@ mod tests {
         );
         assert!(
             page.contains("(16 in flight per connection) ≤ 2× its p99 alone | 2.50× | **missed**"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn tracing_is_compared_with_itself_off() {
+        let lines = [
+            json!({"kind": "load", "label": "trace-off-read", "concurrency": 16, "rps": 1000.0, "p50_ms": 10.0, "p99_ms": 20.0, "errors": 0}),
+            json!({"kind": "cpu", "label": "trace-off-read", "concurrency": 16, "envoy_ms": 500, "service_ms": 400, "cover_ms": 100, "step_ms": 2000}),
+            json!({"kind": "load", "label": "trace-on-read", "concurrency": 16, "rps": 800.0, "p50_ms": 12.0, "p99_ms": 25.0, "errors": 0}),
+            json!({"kind": "cpu", "label": "trace-on-read", "concurrency": 16, "envoy_ms": 600, "service_ms": 500, "cover_ms": 100, "step_ms": 2000}),
+            json!({"kind": "otlp", "label": "trace-on", "exports": 7, "spans": 5000}),
+        ];
+        let page = render(&lines);
+        // Off: 1000 ms of CPU for 2000 requests; on: 1200 ms for 1600.
+        assert!(
+            page.contains(
+                "| `GetSong`, gRPC through Envoy | 16 | off | 1000 | 10 | 20 | 0.500 | 0 |"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("| `GetSong`, gRPC through Envoy | 0.80 | 1.50 |"),
+            "{page}"
+        );
+        assert!(page.contains("received 5000 spans in 7 exports"), "{page}");
+        assert!(
+            !page.contains("MakeMeSuperstar` as JSON through Envoy, offline | 16"),
             "{page}"
         );
     }

@@ -64,3 +64,19 @@ ensure_kubernetes_validate() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
   export KUBERNETES_VALIDATE="$venv/bin/kubernetes-validate"
 }
+
+# Installs the Python client's pinned dependencies (clients/python/requirements.txt)
+# into .venv, for its test; a second run only checks them.
+ensure_python_client() {
+  local venv="$PWD/.venv" requirements="$PWD/clients/python/requirements.txt"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  local wanted
+  wanted=$(grep -v '^#' "$requirements" | tr '\n' ' ')
+  # shellcheck disable=SC2086 # one word per requirement
+  "$venv/bin/python" - $wanted <<'PY' 2>/dev/null ||
+import sys
+from importlib.metadata import version
+sys.exit(any(version(name) != wanted for name, wanted in (arg.split("==") for arg in sys.argv[1:])))
+PY
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+}

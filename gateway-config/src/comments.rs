@@ -49,6 +49,9 @@ pub(crate) fn comment(key: &str) -> Option<&'static str> {
         "generate_request_id" => {
             "Every request gets an x-request-id; the services log it on every line."
         }
+        "always_set_request_id_in_response" => {
+            "And every reply carries it, so a client can quote it (a client's own is replaced)."
+        }
         "stream_idle_timeout" => "A stream or connection silent this long is closed.",
         "local_reply_config" => {
             "Envoy's own errors (401, 404, 429, 503) as JSON for JSON clients; gRPC clients get a grpc-status."

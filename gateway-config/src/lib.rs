@@ -69,7 +69,8 @@ fn replace(folder: &Path, name: &str, bytes: &[u8], private: bool) -> io::Result
     if !private {
         readable_by_all(file.path())?;
     }
-    file.persist(folder.join(name)).map_err(|error| error.error)?;
+    file.persist(folder.join(name))
+        .map_err(|error| error.error)?;
     Ok(())
 }
 
@@ -178,7 +179,13 @@ mod tests {
     #[test]
     fn model_rpcs_and_streams_get_their_own_routes() {
         let config = render(&settings(), Profile::Local);
-        for method in ["MakeMeSuperstar", "GenerateLyrics", "CompileAlbum", "Jam"] {
+        for method in [
+            "MakeMeSuperstar",
+            "StreamAlbum",
+            "GenerateLyrics",
+            "CompileAlbum",
+            "Jam",
+        ] {
             assert!(
                 config.contains(&format!("path: /superstar.v1.SongProducer/{method}")),
                 "{method}"
@@ -186,6 +193,38 @@ mod tests {
         }
         assert!(config.contains("path: /superstar.v1.CoverDesigner/DesignCover"));
         assert!(config.contains("prefix: /grpc.reflection."));
+    }
+
+    /// A public RPC that is neither a read nor listed as a model RPC would be routed
+    /// with the reads, under the read limits: a way around the model limits.
+    #[test]
+    fn every_public_rpc_is_a_read_or_a_model_rpc() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/superstar/v1");
+        for (file, service) in [
+            ("song_producer.proto", "SongProducer"),
+            ("cover_designer.proto", "CoverDesigner"),
+        ] {
+            let text = std::fs::read_to_string(folder.join(file)).unwrap();
+            // The public service's block: from its line to the next service's, if any.
+            let start = text.find(&format!("service {service} {{")).unwrap();
+            let block = &text[start..];
+            let block = &block[..block[1..]
+                .find("\nservice ")
+                .map_or(block.len(), |end| end + 1)];
+            let methods: Vec<&str> = block
+                .lines()
+                .filter_map(|line| line.trim().strip_prefix("rpc "))
+                .map(|rest| rest.split('(').next().unwrap().trim())
+                .collect();
+            assert!(methods.len() >= 3, "{service}: {methods:?}");
+            for method in methods {
+                let read = method.starts_with("Get") || method.starts_with("List");
+                let model = crate::profile::MODEL_RPCS
+                    .iter()
+                    .any(|(upstream, name)| *name == method && upstream.service.ends_with(service));
+                assert!(read != model, "{service}/{method}: a read, or a model RPC");
+            }
+        }
     }
 
     #[test]
@@ -204,6 +243,7 @@ mod tests {
         };
         for streaming in [
             "Jam",
+            "StreamAlbum",
             "GenerateLyrics",
             "CompileAlbum",
             "health",
@@ -341,6 +381,10 @@ mod tests {
             .map(|entry| entry.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["envoy-local.yaml", "superstar.pb"], "no temporary file left");
+        assert_eq!(
+            names,
+            ["envoy-local.yaml", "superstar.pb"],
+            "no temporary file left"
+        );
     }
 }

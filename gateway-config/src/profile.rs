@@ -123,8 +123,9 @@ pub const CLIENT_HEADER: &str = "x-superstar-client";
 pub const ADMIN_PORT: u16 = 9901;
 
 /// The RPCs that call a model: they cost money and are rate-limited hard.
-pub const MODEL_RPCS: [(&Upstream, &str); 5] = [
+pub const MODEL_RPCS: [(&Upstream, &str); 6] = [
     (&SONG_PRODUCER, "MakeMeSuperstar"),
+    (&SONG_PRODUCER, "StreamAlbum"),
     (&SONG_PRODUCER, "GenerateLyrics"),
     (&SONG_PRODUCER, "CompileAlbum"),
     (&SONG_PRODUCER, "Jam"),

@@ -5,9 +5,9 @@ use std::pin::Pin;
 
 use futures::{Stream, TryStreamExt};
 use superstar_proto::v1::{
-    Album, GenerateLyricsRequest, GetAlbumRequest, GetSongRequest, JamReply, JamRequest,
-    ListSongsRequest, ListSongsResponse, MakeMeSuperstarRequest, Song, SongIdea,
-    song_producer_server::SongProducer,
+    Album, AlbumProgress, GenerateLyricsRequest, GetAlbumRequest, GetSongRequest, JamReply,
+    JamRequest, ListSongsRequest, ListSongsResponse, MakeMeSuperstarRequest, Song, SongIdea,
+    album_progress, song_producer_server::SongProducer,
 };
 use superstar_server::{
     call_context::CallContext,
@@ -38,22 +38,67 @@ impl SongProducerService {
     }
 }
 
+/// What MakeMeSuperstar and StreamAlbum both read from their request: the caller, the
+/// plan, and the request id's key (MakeMeSuperstar's for both, so that they share ids).
+fn album_request(
+    request: Request<MakeMeSuperstarRequest>,
+) -> Result<(CallContext, AlbumPlan, Option<RequestKey>), Error> {
+    let context = CallContext::from_metadata(request.metadata());
+    let mut request = request.into_inner();
+    let plan = AlbumPlan::parse(&request)?;
+    let key = RequestKey::take("MakeMeSuperstar", &mut request, |request| {
+        &mut request.request_id
+    })?;
+    Ok((context, plan, key))
+}
+
 #[tonic::async_trait]
 impl SongProducer for SongProducerService {
     async fn make_me_superstar(
         &self,
         request: Request<MakeMeSuperstarRequest>,
     ) -> Result<Response<Album>, Status> {
-        let context = CallContext::from_metadata(request.metadata());
-        let mut request = request.into_inner();
-        let plan = AlbumPlan::parse(&request).map_err(Error::from)?;
-        let key = RequestKey::take("MakeMeSuperstar", &mut request, |request| {
-            &mut request.request_id
-        })
-        .map_err(Error::from)?;
-        let album = self.studio.make_album(plan, key, &context).await?;
+        let (context, plan, key) = album_request(request)?;
+        let album = self.studio.make_album(plan, key, &context, None).await?;
         tracing::info!(album_id = %album.id, songs = album.songs.len(), "album made");
         Ok(Response::new(album))
+    }
+
+    type StreamAlbumStream = ReplyStream<AlbumProgress>;
+
+    /// MakeMeSuperstar with its steps streamed. The album is made by the same studio
+    /// call, so everything said there holds: nothing of a failed album stays, and a
+    /// client that goes away stops it (unless it sent a request id). The request id is
+    /// MakeMeSuperstar's: a repeat through either RPC gets the first album.
+    async fn stream_album(
+        &self,
+        request: Request<MakeMeSuperstarRequest>,
+    ) -> Result<Response<Self::StreamAlbumStream>, Status> {
+        let (context, plan, key) = album_request(request)?;
+        let studio = self.studio.clone();
+        let (steps, mut taken) = tokio::sync::mpsc::unbounded_channel();
+        let progress = async_stream::try_stream! {
+            let album = studio.make_album(plan, key, &context, Some(steps));
+            tokio::pin!(album);
+            // The steps while the album is made; the album's task drops its sender as it
+            // ends, so once the album is here, what is left to take is finite.
+            let album = loop {
+                tokio::select! {
+                    biased;
+                    Some(event) = taken.recv() => yield AlbumProgress { event: Some(event) },
+                    album = &mut album => break album,
+                }
+            };
+            while let Some(event) = taken.recv().await {
+                yield AlbumProgress { event: Some(event) };
+            }
+            let album = album?;
+            tracing::info!(album_id = %album.id, songs = album.songs.len(), "album made");
+            yield AlbumProgress { event: Some(album_progress::Event::Album(album)) };
+        };
+        Ok(Response::new(Box::pin(
+            progress.map_err(|error: Error| Status::from(error)),
+        )))
     }
 
     type GenerateLyricsStream = ReplyStream<Song>;
@@ -112,7 +157,7 @@ impl SongProducer for SongProducerService {
         }
         let plan = AlbumPlan::from_ideas(ideas).map_err(Error::from)?;
         let key = request_id.map(|id| RequestKey::new(id, Fingerprint::of("CompileAlbum", &sent)));
-        let album = self.studio.make_album(plan, key, &context).await?;
+        let album = self.studio.make_album(plan, key, &context, None).await?;
         tracing::info!(album_id = %album.id, songs = album.songs.len(), "album compiled");
         Ok(Response::new(album))
     }

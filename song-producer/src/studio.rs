@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 use superstar_proto::v1::{
-    Album, Cover, DesignCoverRequest, JamReply, JamRequest, Song, jam_reply::Event,
+    Album, Cover, DesignCoverRequest, JamReply, JamRequest, Song, album_progress, jam_reply::Event,
 };
 use superstar_server::{
     call_context::CallContext,
@@ -34,6 +34,11 @@ use crate::{
 /// How many songs of one album are written at the same time: enough to overlap model
 /// latency, few enough not to trip a provider's rate limit.
 const CONCURRENT_SONGS: usize = 4;
+
+/// Where [`Studio::make_album`] reports an album's steps as they happen (StreamAlbum):
+/// each track once written, then the cover. Unbounded, since an album has at most 11
+/// steps; a receiver that went away is no error (the album is still made or undone).
+pub type AlbumSteps = tokio::sync::mpsc::UnboundedSender<album_progress::Event>;
 
 /// The song producer's use cases. Cheap to clone: clones share everything.
 #[derive(Clone)]
@@ -88,11 +93,15 @@ impl Studio {
     /// always reaches one of the two ends. The caller going away stops that task early,
     /// unless the request carries a request id: then the album is finished, for the
     /// retry that will come with the same id.
+    ///
+    /// With `steps`, each track is sent there once it and those before it are written,
+    /// then the cover; a repeated request id sends nothing there (its album is whole).
     pub async fn make_album(
         &self,
         plan: AlbumPlan,
         key: Option<RequestKey>,
         context: &CallContext,
+        steps: Option<AlbumSteps>,
     ) -> Result<Album, Error> {
         let claim = match self.requests.begin::<Album>(key, context).await? {
             Begun::Replay(album) => {
@@ -115,7 +124,7 @@ impl Studio {
         let album = tokio::spawn(
             async move {
                 studio
-                    .make_album_to_the_end(plan, claim, context, stop)
+                    .make_album_to_the_end(plan, claim, context, stop, steps)
                     .await
             }
             .instrument(tracing::Span::current()),
@@ -133,13 +142,26 @@ impl Studio {
         claim: Option<Claim>,
         context: CallContext,
         stop: CancellationToken,
+        steps: Option<AlbumSteps>,
     ) -> Result<Album, Error> {
         let deadline = context.give_up_at();
         let meter = self.meter(&context);
+        let model = self.lyricist.model();
         let written = tokio::select! {
             biased;
             () = stop.cancelled() => return Err(Error::CallerGone),
-            written = self.write_tracks(&plan, deadline, &meter) => written?,
+            written = self.write_tracks(&plan, deadline, &meter, |brief, written| {
+                if let Some(steps) = &steps {
+                    let _ = steps.send(album_progress::Event::Song(Song {
+                        title: written.title.clone(),
+                        genre: brief.genre.as_str().to_owned(),
+                        theme: brief.theme.as_str().to_owned(),
+                        lyrics: written.lyrics.clone(),
+                        model: model.to_owned(),
+                        ..Song::default()
+                    }));
+                }
+            }) => written?,
         };
         let title = &written[0].title;
         let cover_request = DesignCoverRequest {
@@ -158,6 +180,9 @@ impl Studio {
             // An album stored after its caller went away is one it was told had failed.
             Ok(_) if stop.is_cancelled() => Err(Error::CallerGone),
             Ok(cover) => {
+                if let Some(steps) = &steps {
+                    let _ = steps.send(album_progress::Event::Cover(cover.clone()));
+                }
                 self.store_album(&plan, &written, &cover, claim, deadline)
                     .await
             }
@@ -170,19 +195,29 @@ impl Studio {
         stored
     }
 
-    /// Every track of `plan`, written a few at a time.
+    /// Every track of `plan`, written a few at a time; `written` sees each in track
+    /// order, as soon as it and those before it are done.
     async fn write_tracks(
         &self,
         plan: &AlbumPlan,
         deadline: Option<tokio::time::Instant>,
         meter: &Meter,
+        mut written: impl FnMut(&SongBrief, &WrittenSong),
     ) -> Result<Vec<WrittenSong>, Error> {
-        Ok(stream::iter(plan.tracks().to_vec())
+        let tracks = plan.tracks();
+        Ok(stream::iter(tracks.to_vec())
             .map(|brief| {
                 let lyricist = Arc::clone(&self.lyricist);
                 async move { write_song(lyricist.as_ref(), &brief, deadline, meter).await }
             })
             .buffered(CONCURRENT_SONGS)
+            .enumerate()
+            .map(|(track, song)| {
+                if let Ok(song) = &song {
+                    written(&tracks[track], song);
+                }
+                song
+            })
             .try_collect()
             .await?)
     }

@@ -40,6 +40,7 @@ struct HttpConnectionManager {
     codec_type: &'static str,
     use_remote_address: bool,
     generate_request_id: bool,
+    always_set_request_id_in_response: bool,
     common_http_protocol_options: CommonHttpProtocolOptions,
     http2_protocol_options: Http2ProtocolOptions,
     request_headers_timeout: &'static str,
@@ -155,6 +156,7 @@ fn connection_manager(settings: &GatewaySettings, profile: Profile) -> HttpConne
         codec_type: "AUTO",
         use_remote_address: true,
         generate_request_id: true,
+        always_set_request_id_in_response: true,
         common_http_protocol_options: CommonHttpProtocolOptions {
             idle_timeout: "900s",
             headers_with_underscores_action: "REJECT_REQUEST",

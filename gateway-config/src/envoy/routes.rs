@@ -182,7 +182,7 @@ fn routes() -> Vec<Route> {
     let mut routes = Vec::new();
     for (upstream, method) in MODEL_RPCS {
         let kind = match method {
-            "GenerateLyrics" | "Jam" => MODEL_STREAM,
+            "StreamAlbum" | "GenerateLyrics" | "Jam" => MODEL_STREAM,
             "CompileAlbum" => MODEL_CLIENT_STREAM,
             _ => MODEL_UNARY,
         };

@@ -4,6 +4,7 @@
 //! The storage tests run on SQLite and, with `--include-ignored` and a server named by
 //! `SUPERSTAR_TEST_POSTGRES_URL` (as `bin/test` does), on PostgreSQL too.
 
+mod album_progress;
 mod albums;
 mod covers;
 mod errors;

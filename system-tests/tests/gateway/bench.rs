@@ -74,6 +74,10 @@ fn bin_bench_measures_everything_and_writes_its_page() {
         "CPU per album (both services) at 4 against the stub",
         "## 9. Reads with many songs stored",
         "`ListSongs` p50 with 1000 songs ≤ 1.5× its p50 with 100",
+        "## 10. The cost of tracing",
+        "| `GetSong`, gRPC through Envoy | 4 | on |",
+        "| `MakeMeSuperstar` as JSON through Envoy, offline | 4 | on |",
+        "CPU per request, on ÷ off",
         "## The offline painter",
         "## Targets",
         "first streamed line ≤ the stub's first token + 10 ms",
@@ -81,4 +85,12 @@ fn bin_bench_measures_everything_and_writes_its_page() {
     ] {
         assert!(page.contains(section), "{section} in\n{page}");
     }
+    // Tracing was really on: the counting sink got spans.
+    let spans: u64 = page
+        .split("The sink received ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("the sink's count in\n{page}"));
+    assert!(spans > 0, "{page}");
 }

@@ -37,6 +37,9 @@ fn every_image_is_a_stage_of_the_one_dockerfile() {
     let compose = compose();
     let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
     for (name, service) in compose["services"].as_object().unwrap() {
+        if service.get("profiles").is_some() {
+            continue; // an extra from an official image: the test below
+        }
         let build = &service["build"];
         assert_eq!(build["context"], ".", "{name}");
         assert!(build.get("dockerfile").is_none(), "{name}: one Dockerfile");
@@ -51,6 +54,41 @@ fn every_image_is_a_stage_of_the_one_dockerfile() {
         );
     }
     assert!(repo().join("envoy/entrypoint.sh").is_file());
+}
+
+/// Jaeger, behind the `tracing` profile: the official image at a pinned version, OTLP in
+/// on the compose network, and the command the README gives (run by the Docker stage's
+/// `docker compose --profile tracing config` test).
+#[test]
+fn jaeger_is_an_official_pinned_image_behind_the_tracing_profile() {
+    let compose = compose();
+    let services = compose["services"].as_object().unwrap();
+    let extras: Vec<&String> = services
+        .iter()
+        .filter(|(_, service)| service.get("profiles").is_some())
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(extras, ["jaeger"], "the only service behind a profile");
+    let jaeger = &compose["services"]["jaeger"];
+    assert_eq!(jaeger["profiles"], serde_json::json!(["tracing"]));
+    assert!(jaeger.get("build").is_none());
+    let image = jaeger["image"].as_str().unwrap();
+    let version = image
+        .strip_prefix("jaegertracing/jaeger:")
+        .unwrap_or_else(|| panic!("the official image: {image}"));
+    assert!(
+        version.split('.').count() == 3
+            && version.split('.').all(|part| part.parse::<u32>().is_ok()),
+        "a pinned version: {image}"
+    );
+    assert_eq!(jaeger["expose"], serde_json::json!(["4317"]));
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(
+            "OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4317 docker compose --profile tracing up"
+        ),
+        "the README says how to start it"
+    );
 }
 
 #[test]
@@ -107,6 +145,9 @@ fn only_the_gateway_port_is_published() {
                     "127.0.0.1:${GATEWAY_PORT:-8443}:${GATEWAY_PORT:-8443}"
                 )]
             );
+        } else if name == "jaeger" {
+            // Its UI, on loopback only; OTLP in stays on the compose network.
+            assert_eq!(ports, [Value::from("127.0.0.1:16686:16686")]);
         } else {
             assert!(ports.is_empty(), "{name} publishes {ports:?}");
         }

@@ -5,6 +5,7 @@
 //! grpcurl (into `.venv`), builds the release binaries and runs them.
 
 mod bench;
+mod cli;
 mod compose;
 mod config;
 mod docker;
@@ -12,6 +13,7 @@ mod fairness;
 mod hostile;
 mod kubernetes;
 mod models;
+mod python;
 mod readme;
 mod replicas;
 mod scripts;

@@ -4,16 +4,15 @@
 //! stop.
 
 use std::{
-    io::{BufRead, BufReader},
     net::TcpListener,
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
 
 use super::{
-    up::{EXPORT_KEY, KEY, PORTS, Up, as_a_user, curl, grpcurl, ok, one_at_a_time, sh},
+    up::{KEY, PORTS, Up, as_a_user, bash, curl, grpcurl, ok, one_at_a_time, sh, streaming},
     *,
 };
 
@@ -356,16 +355,10 @@ pub(super) fn the_readme_tour() -> Value {
     assert!(!page["nextPageToken"].as_str().unwrap().is_empty());
 
     // --- JSON, server stream: one song a line, each as soon as it is written -------------
-    let mut stream = Command::new("bash")
-        .args(["-c", &format!(
-            "{EXPORT_KEY}\nexec curl -sS -N --cacert certs/ca.pem {KEY} https://localhost:8443/v1/lyrics:stream \
-             -d '{{\"genre\": \"polish disco polo\", \"theme\": \"summer at the lake\", \"songsCount\": 3}}'"
-        )])
-        .current_dir(repo())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(stream.stdout.take().unwrap()).lines();
+    let (mut stream, mut lines) = streaming(bash(&format!(
+        "exec curl -sS -N --cacert certs/ca.pem {KEY} https://localhost:8443/v1/lyrics:stream \
+         -d '{{\"genre\": \"polish disco polo\", \"theme\": \"summer at the lake\", \"songsCount\": 3}}'"
+    )));
     let first: Value =
         serde_json::from_str(&lines.next().unwrap().unwrap()).expect("one JSON song per line");
     assert_eq!(first["genre"], "polish disco polo");
@@ -379,6 +372,39 @@ pub(super) fn the_readme_tour() -> Value {
         .collect();
     assert_eq!(rest.len(), 2);
     assert!(stream.wait().unwrap().success());
+
+    // --- JSON, an album streamed: each song as it is written, the cover, the album -------
+    let (mut stream, mut lines) = streaming(bash(&format!(
+        "exec curl -sS -N --cacert certs/ca.pem {KEY} https://localhost:8443/v1/albums:stream \
+         -d '{{\"genre\": \"synthwave\", \"theme\": \"night drive\", \"songsCount\": 2}}'"
+    )));
+    let first: Value =
+        serde_json::from_str(&lines.next().unwrap().unwrap()).expect("one JSON message per line");
+    assert_eq!(first["song"]["genre"], "synthwave", "a song first: {first}");
+    assert!(first["song"].get("id").is_none(), "not stored yet: {first}");
+    assert!(
+        stream.try_wait().unwrap().is_none(),
+        "the first song arrived while the album was still being made"
+    );
+    let rest: Vec<Value> = lines
+        .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+        .collect();
+    assert!(stream.wait().unwrap().success());
+    assert_eq!(
+        rest.len(),
+        3,
+        "a second song, the cover, the album: {rest:?}"
+    );
+    assert!(rest[0]["song"].is_object() && rest[1]["cover"].is_object());
+    let streamed = &rest[2]["album"];
+    assert_eq!(streamed["songs"][0]["title"], first["song"]["title"]);
+    assert_eq!(streamed["cover"], rest[1]["cover"]);
+    let (stored, status) = curl(&format!(
+        "{KEY} https://localhost:8443/v1/albums/{}",
+        streamed["id"].as_str().unwrap()
+    ));
+    assert_eq!(status, 200);
+    assert_eq!(&stored, streamed, "the streamed album is the stored one");
 
     // --- The cover image -----------------------------------------------------------------
     let downloads = tempfile::tempdir().unwrap();
@@ -419,6 +445,20 @@ pub(super) fn the_readme_tour() -> Value {
         success && described.contains("The song's title"),
         "comments reach users: {described}"
     );
+    // The README's StreamAlbum over gRPC: each message a JSON object, the album last.
+    let (success, streamed) = grpcurl(&format!(
+        r#"{KEY} -d '{{"genre": "synthwave", "theme": "night drive", "songs_count": 2}}' localhost:8443 superstar.v1.SongProducer/StreamAlbum"#
+    ));
+    assert!(success, "{streamed}");
+    let messages: Vec<Value> = serde_json::Deserializer::from_str(&streamed)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|error| panic!("{error}: {streamed}"));
+    let kinds: Vec<&str> = messages
+        .iter()
+        .map(|message| message.as_object().unwrap().keys().next().unwrap().as_str())
+        .collect();
+    assert_eq!(kinds, ["song", "song", "cover", "album"], "{streamed}");
     let (success, listed) = grpcurl(&format!(
         r#"{KEY} -d '{{"pageSize": 2}}' localhost:8443 superstar.v1.SongProducer/ListSongs"#
     ));

@@ -165,13 +165,46 @@ impl Drop for Up {
     }
 }
 
+/// A README command for bash, run from the repository root after the key's export.
+pub(super) fn bash(command: &str) -> Command {
+    let mut bash = Command::new("bash");
+    bash.args(["-c", &format!("{EXPORT_KEY}\n{command}")])
+        .current_dir(repo());
+    bash
+}
+
+/// Starts `command` with its standard output piped: the process and its lines, to read
+/// while it runs.
+pub(super) fn streaming(
+    mut command: Command,
+) -> (Child, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let mut child = command.stdout(Stdio::piped()).spawn().expect("it starts");
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+/// `command` prints songs as Markdown (`# title`, then the lyrics), each as it is
+/// written: the first title is out while the command still runs, and `count` in all.
+#[track_caller]
+pub(super) fn prints_songs_as_written(command: Command, count: usize) {
+    let (mut child, mut lines) = streaming(command);
+    let first = lines.next().expect("a line").unwrap();
+    assert!(first.starts_with("# "), "a title first: {first}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first song arrived while the others were being written"
+    );
+    let titles = 1 + lines
+        .map_while(Result::ok)
+        .filter(|line| line.starts_with("# "))
+        .count();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(titles, count);
+}
+
 /// Runs a README command in bash from the repository root, after the key's export.
 pub(super) fn sh(command: &str) -> Output {
-    Command::new("bash")
-        .args(["-c", &format!("{EXPORT_KEY}\n{command}")])
-        .current_dir(repo())
-        .output()
-        .expect("bash runs")
+    bash(command).output().expect("bash runs")
 }
 
 /// Runs a command that must succeed and returns its standard output.

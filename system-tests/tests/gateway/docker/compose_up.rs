@@ -292,3 +292,50 @@ fn docker_compose_reads_env_files_as_dotenvy_does() {
         assert_eq!(read.as_deref(), Some(value.as_str()), "{name}: {theirs}");
     }
 }
+
+/// The README's `docker compose --profile tracing up`, as compose reads it: without the
+/// profile no Jaeger; with it, Jaeger's UI published on loopback only, and the endpoint
+/// the README gives reaching Envoy and both services. (The official image itself cannot
+/// be pulled where there is no registry, so the stack is not started here.)
+#[test]
+#[ignore = "needs the compose plugin: bin/test runs this"]
+fn docker_the_tracing_profile_adds_jaeger_and_points_every_hop_at_it() {
+    let config = |profile: Option<&str>| -> Value {
+        let mut command = docker(&["compose"]);
+        if let Some(profile) = profile {
+            command.args(["--profile", profile]);
+        }
+        command
+            .args(["config", "--format", "json"])
+            .current_dir(repo())
+            .env("COMPOSE_PROJECT_NAME", PROJECT)
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4317");
+        serde_json::from_str(&run(&mut command)).unwrap()
+    };
+    let plain = config(None);
+    assert!(
+        plain["services"].get("jaeger").is_none(),
+        "Jaeger only with its profile"
+    );
+    let traced = config(Some("tracing"));
+    let jaeger = &traced["services"]["jaeger"];
+    let published: Vec<(String, String)> = jaeger["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|port| {
+            (
+                port["host_ip"].as_str().unwrap_or_default().to_owned(),
+                port["published"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(published, [("127.0.0.1".to_owned(), "16686".to_owned())]);
+    for service in ["envoy", "song-producer", "cover-designer"] {
+        assert_eq!(
+            traced["services"][service]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"],
+            "http://jaeger:4317",
+            "{service}"
+        );
+    }
+}

@@ -71,7 +71,13 @@ fn docker_missing_base_images_are_named_with_what_to_run() {
         "FROM superstar-test/not-anywhere:1 AS base\nFROM base AS final\n",
     )
     .unwrap();
-    std::fs::write(copy.path().join("docker-compose.yml"), "services: {}\n").unwrap();
+    // A service behind a profile is an extra pulled when asked for: no base image.
+    std::fs::write(
+        copy.path().join("docker-compose.yml"),
+        "services:\n  needed:\n    image: superstar-test/needed:1\n  \
+         extra:\n    profiles: [extra]\n    image: superstar-test/optional:1\n",
+    )
+    .unwrap();
     let output = Command::new("bash")
         .arg(copy.path().join("bin/base-images"))
         .arg("--check")
@@ -80,16 +86,19 @@ fn docker_missing_base_images_are_named_with_what_to_run() {
     let said = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
-        said.contains("superstar-test/not-anywhere:1") && said.contains("run bin/base-images"),
+        said.contains("superstar-test/not-anywhere:1")
+            && said.contains("superstar-test/needed:1")
+            && said.contains("run bin/base-images"),
         "{said}"
     );
+    assert!(!said.contains("optional"), "{said}");
     let listed = run(Command::new("bash")
         .arg(copy.path().join("bin/base-images"))
         .arg("--list"));
     assert_eq!(
         listed.trim(),
-        "superstar-test/not-anywhere:1",
-        "stages are not images"
+        "superstar-test/needed:1\nsuperstar-test/not-anywhere:1",
+        "stages are not images, nor are extras behind a profile"
     );
 }
 

@@ -1,0 +1,135 @@
+//! What went wrong, as one readable line and an exit code a script can tell apart.
+
+use std::process::ExitCode;
+
+use tonic::{Code, Status};
+
+/// The exit codes, as `--help` lists them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  anything else (the message says what)
+  2  usage: a bad flag or argument, or a request the API refused as invalid
+  3  auth: no API key, or one the gateway does not know
+  4  not found: no song, album or cover with that id
+  5  unavailable: the gateway or a model provider did not answer in time
+  6  rate limited: the client's limit is spent (the message says when to retry)";
+
+/// Which kind of failure, and so which exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Other = 1,
+    Usage = 2,
+    Auth = 3,
+    NotFound = 4,
+    Unavailable = 5,
+    RateLimited = 6,
+}
+
+/// A failure: its kind and the line to print.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A status from the gateway, `what` naming the call, with the request id to quote
+    /// to whoever reads the logs: the gateway's when the reply carries one, else ours.
+    pub fn from_status(what: &str, status: &Status, sent_request_id: &str) -> Self {
+        let kind = match status.code() {
+            Code::Unauthenticated | Code::PermissionDenied => Kind::Auth,
+            Code::NotFound => Kind::NotFound,
+            Code::Unavailable | Code::DeadlineExceeded => Kind::Unavailable,
+            Code::ResourceExhausted => Kind::RateLimited,
+            Code::InvalidArgument | Code::OutOfRange => Kind::Usage,
+            _ => Kind::Other,
+        };
+        let header = |name: &str| {
+            status
+                .metadata()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let request_id = header("x-request-id").unwrap_or_else(|| sent_request_id.to_owned());
+        let mut message = format!("{what}: {}", describe(status));
+        if kind == Kind::RateLimited {
+            let after = header("retry-after").or_else(|| header("x-ratelimit-reset"));
+            match after {
+                Some(seconds) => message += &format!("; retry in {seconds} s"),
+                None => message += "; retry in a few seconds",
+            }
+        }
+        message += &format!(" (request id {request_id})");
+        Self { kind, message }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.kind as u8)
+    }
+}
+
+/// The status's own message, or what its code means when it has none. A message the
+/// gateway sends as JSON (`{"code": …, "message": …}`) is shown by its `message`.
+fn describe(status: &Status) -> String {
+    let message = status.message().trim();
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(message)
+        && let Some(inner) = json["message"].as_str()
+    {
+        return inner.to_owned();
+    }
+    if message.is_empty() {
+        return format!("{:?}", status.code()).to_lowercase();
+    }
+    // A transport error's message is long and nested; its first line says enough.
+    message.lines().next().unwrap_or(message).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic::metadata::MetadataValue;
+
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_their_exit_codes() {
+        for (code, kind) in [
+            (Code::Unauthenticated, Kind::Auth),
+            (Code::NotFound, Kind::NotFound),
+            (Code::Unavailable, Kind::Unavailable),
+            (Code::DeadlineExceeded, Kind::Unavailable),
+            (Code::ResourceExhausted, Kind::RateLimited),
+            (Code::InvalidArgument, Kind::Usage),
+            (Code::Internal, Kind::Other),
+        ] {
+            let failure = Failure::from_status("get", &Status::new(code, "x"), "ours");
+            assert_eq!(failure.kind, kind, "{code:?}");
+            assert!(failure.message.ends_with("(request id ours)"));
+            assert!(!failure.message.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn a_rate_limit_says_when_to_retry_and_the_gateways_request_id_wins() {
+        let mut status = Status::resource_exhausted(r#"{"code":8,"message":"rate limited"}"#);
+        status
+            .metadata_mut()
+            .insert("x-ratelimit-reset", MetadataValue::from_static("3"));
+        status
+            .metadata_mut()
+            .insert("x-request-id", MetadataValue::from_static("theirs"));
+        let failure = Failure::from_status("album", &status, "ours");
+        assert_eq!(
+            failure.message,
+            "album: rate limited; retry in 3 s (request id theirs)"
+        );
+    }
+}
