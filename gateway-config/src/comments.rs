@@ -8,6 +8,10 @@ pub(crate) fn comment(key: &str) -> Option<&'static str> {
         "overload_manager" => {
             "Envoy's own ceilings, before the machine's: past 95% of the heap it gives memory back,\npast 98% it answers new requests 503 instead of running out of memory."
         }
+        "tracing.opentelemetry.min_flush_spans" => {
+            "Spans are exported 512 at a time (Envoy's default, 5, is an export per few requests),"
+        }
+        "tracing.opentelemetry.flush_interval_ms" => "...or each second, whichever comes first.",
         "http.max_requests_per_io_cycle" => {
             "One request from a connection per turn of the worker: a client with many calls in\nflight cannot make every other client on that worker wait behind them all."
         }

@@ -195,6 +195,34 @@ mod tests {
         assert!(config.contains("prefix: /grpc.reflection."));
     }
 
+    #[test]
+    fn the_tracer_batches_its_exports_only_when_tracing_is_on() {
+        let runtime = |endpoint: Option<&str>| {
+            let mut variables: BTreeMap<String, String> = [(
+                "SUPERSTAR_API_KEYS".to_owned(),
+                "web:web-key-0123456789".to_owned(),
+            )]
+            .into();
+            if let Some(endpoint) = endpoint {
+                variables.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), endpoint.into());
+            }
+            let settings = GatewaySettings::from_variables(&variables).unwrap();
+            let config =
+                serde_json::to_value(Bootstrap::gateway(&settings, Profile::Local)).unwrap();
+            config["layered_runtime"]["layers"][0]["static_layer"].clone()
+        };
+        let traced = runtime(Some("http://127.0.0.1:4317"));
+        let (spans, interval) = envoy::TRACE_BATCH;
+        assert_eq!(traced["tracing.opentelemetry.min_flush_spans"], spans);
+        assert_eq!(traced["tracing.opentelemetry.flush_interval_ms"], interval);
+        let plain = runtime(None);
+        assert!(
+            plain.get("tracing.opentelemetry.min_flush_spans").is_none(),
+            "{plain}"
+        );
+        assert_eq!(plain["http.max_requests_per_io_cycle"], 1);
+    }
+
     /// A public RPC that is neither a read nor listed as a model RPC would be routed
     /// with the reads, under the read limits: a way around the model limits.
     #[test]

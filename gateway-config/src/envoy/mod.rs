@@ -36,6 +36,7 @@ use serde::Serialize;
 pub use clusters::{MAX_STREAMS, MAX_UNARY_REQUESTS};
 pub use http_filters::{MAX_JSON_REQUEST_BYTES, MAX_JSON_RESPONSE_BYTES};
 pub use listener::MAX_CONCURRENT_STREAMS;
+pub use overload::TRACE_BATCH;
 
 use crate::{
     profile::{ADMIN_PORT, Profile},
@@ -59,7 +60,7 @@ impl Bootstrap {
                 address: Address::new("127.0.0.1", ADMIN_PORT),
             },
             overload_manager: overload::overload_manager(settings),
-            layered_runtime: overload::layered_runtime(),
+            layered_runtime: overload::layered_runtime(settings.collector.is_some()),
             static_resources: StaticResources {
                 listeners: vec![listener::gateway(settings, profile)],
                 clusters: clusters::clusters(settings, profile)

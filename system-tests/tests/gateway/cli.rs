@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::{
     repo,
-    up::{Up, prints_songs_as_written},
+    up::{ALICE, BOB, Up, prints_songs_as_written},
 };
 
 /// The release binary bin/test builds (`cargo build --release -p superstar-cli`).
@@ -304,4 +304,76 @@ fn an_unreachable_gateway_is_its_own_exit_code_within_the_timeout() {
     let took = started.elapsed();
     let said = fails_with(&output, 5);
     assert!(took < Duration::from_secs(5), "took {took:?}: {said}");
+}
+
+/// A spent limit is its own exit code, saying when to retry; another client's calls
+/// still pass (limits are per client).
+#[test]
+#[ignore = "needs Envoy, grpcurl and release binaries: bin/test runs this"]
+fn a_spent_limit_says_when_to_retry_and_spares_another_client() {
+    let data = tempfile::tempdir().unwrap();
+    let _up = Up::with_alice_and_bob(
+        data.path(),
+        &[("READ_RATE_PER_SECOND", "1"), ("READ_BURST", "2")],
+    );
+    let checkout = checkout();
+    let as_client = |key: &str| {
+        let mut command = Command::new(superstar());
+        command
+            .args(["songs", "list"])
+            .current_dir(checkout.path())
+            .env("SUPERSTAR_KEY", key);
+        command.output().unwrap()
+    };
+    let mut refused = None;
+    for _ in 0..4 {
+        let output = as_client(ALICE);
+        if !output.status.success() {
+            refused = Some(output);
+            break;
+        }
+    }
+    let said = fails_with(&refused.expect("alice's burst of 2 runs out"), 6);
+    assert!(said.contains("retry in "), "{said}");
+    let bob = as_client(BOB);
+    assert!(
+        bob.status.success(),
+        "bob's bucket is his own: {}",
+        String::from_utf8_lossy(&bob.stderr)
+    );
+}
+
+/// The README's `cargo install --locked --path cli`, into a throw-away root (reusing this
+/// checkout's release build, so nothing is compiled twice): a `superstar` that runs.
+#[test]
+#[ignore = "needs the release build: bin/test runs this"]
+fn cargo_install_puts_superstar_on_the_path() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme
+            .lines()
+            .any(|line| line == "cargo install --locked --path cli")
+    );
+    let root = tempfile::tempdir().unwrap();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let output = super::up::as_a_user(PathBuf::from("cargo"))
+        .args(["install", "--locked", "--quiet", "--path", "cli", "--root"])
+        .arg(root.path())
+        .current_dir(repo())
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let version = Command::new(root.path().join("bin/superstar"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(version.status.success());
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("superstar "));
 }
