@@ -1,8 +1,8 @@
-//! Opaque page tokens for `ListSongs`.
+//! Opaque page tokens for `ListSongs` and `ListAlbums`.
 //!
-//! A token is the position after the last song of a page (its time and id: songs are
-//! listed newest first, ties broken by id) bound to the request's genre filter, with a
-//! checksum. It is base64url, so it travels in a URL as it is. A token that does not
+//! A token is the position after the last song (or album) of a page (its time and id:
+//! both are listed newest first, ties broken by id) bound to the listing it was issued
+//! for (the songs of a genre filter, or [`ALBUMS`]), with a checksum. It is base64url, so it travels in a URL as it is. A token that does not
 //! decode, fails its checksum, or was issued for another genre is `INVALID_ARGUMENT`.
 //!
 //! The checksum makes tokens tamper-evident, not secret: the position inside is that of
@@ -13,14 +13,19 @@ use superstar_server::{request_fields::InvalidField, seed::fnv1a};
 use uuid::Uuid;
 
 const VERSION: u8 = 1;
+
+/// What `ListAlbums` binds its tokens to, in place of a genre filter: no genre's key
+/// (those are printable), so a songs token is refused by it and an albums token by
+/// `ListSongs`.
+pub const ALBUMS: &str = "\0albums";
 const LENGTH: usize = 1 + 8 + 16 + 8 + 8;
 
 /// Where the next page starts: just after this song.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    /// The last listed song's creation time, in microseconds.
+    /// The last listed item's creation time, in microseconds.
     pub create_time: i64,
-    /// The last listed song's id.
+    /// The last listed item's id.
     pub id: Uuid,
 }
 
@@ -50,7 +55,7 @@ pub fn decode(token: &str, genre_key: &str) -> Result<Cursor, InvalidField> {
     if payload[25..33] != fnv1a(&[genre_key]).to_be_bytes() {
         return Err(InvalidField::new(
             "page_token",
-            "was issued for a different genre filter; start again without a token",
+            "was issued for another listing (another genre filter, or songs, not albums); start again without a token",
         ));
     }
     Ok(Cursor {

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use futures::{Stream, TryStreamExt};
 use superstar_proto::v1::{
     Album, AlbumProgress, GenerateLyricsRequest, GetAlbumRequest, GetSongRequest, JamReply,
-    JamRequest, ListSongsRequest, ListSongsResponse, MakeMeSuperstarRequest, Song, SongIdea,
-    album_progress, song_producer_server::SongProducer,
+    JamRequest, ListAlbumsRequest, ListAlbumsResponse, ListSongsRequest, ListSongsResponse,
+    MakeMeSuperstarRequest, Song, SongIdea, album_progress, song_producer_server::SongProducer,
 };
 use superstar_server::{
     call_context::CallContext,
@@ -207,6 +207,31 @@ impl SongProducer for SongProducerService {
             next_page_token: page
                 .next
                 .map(|cursor| page_token::encode(cursor, &key))
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn list_albums(
+        &self,
+        request: Request<ListAlbumsRequest>,
+    ) -> Result<Response<ListAlbumsResponse>, Status> {
+        let request = request.into_inner();
+        let size = PageSize::parse(request.page_size).map_err(Error::from)?;
+        let after = match request.page_token.as_str() {
+            "" => None,
+            token => Some(page_token::decode(token, page_token::ALBUMS).map_err(Error::from)?),
+        };
+        let page = self
+            .studio
+            .songs()
+            .list_albums(after, size.get())
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(ListAlbumsResponse {
+            albums: page.albums,
+            next_page_token: page
+                .next
+                .map(|cursor| page_token::encode(cursor, page_token::ALBUMS))
                 .unwrap_or_default(),
         }))
     }

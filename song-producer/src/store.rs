@@ -61,7 +61,18 @@ pub struct SongPage {
     pub next: Option<Cursor>,
 }
 
+/// One page of albums, and where the next starts.
+#[derive(Debug)]
+pub struct AlbumPage {
+    /// The albums, newest first, each with its songs and cover.
+    pub albums: Vec<Album>,
+    /// Set when there are more albums.
+    pub next: Option<Cursor>,
+}
+
 const SONG_COLUMNS: &str = "id, album_id, title, genre, theme, lyrics, model, create_time";
+
+const ALBUM_COLUMNS: &str = "id, title, genre, theme, cover, create_time";
 
 /// Where songs and albums live. Cheap to clone: clones share the pools.
 #[derive(Debug, Clone)]
@@ -140,12 +151,10 @@ impl SongStore {
 
     /// One album with its songs in track order.
     pub async fn album(&self, id: Uuid) -> Result<Option<Album>, sqlx::Error> {
-        let Some(row) = sqlx::query(
-            "SELECT id, title, genre, theme, cover, create_time FROM albums WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(self.db.reads())
-        .await?
+        let Some(row) = sqlx::query(&format!("SELECT {ALBUM_COLUMNS} FROM albums WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.db.reads())
+            .await?
         else {
             return Ok(None);
         };
@@ -158,18 +167,58 @@ impl SongStore {
         .iter()
         .map(song_from_row)
         .collect::<Result<_, _>>()?;
-        let cover: Vec<u8> = row.try_get("cover")?;
-        let cover =
-            Cover::decode(cover.as_slice()).map_err(|error| sqlx::Error::Decode(error.into()))?;
-        Ok(Some(Album {
-            id: row.try_get("id")?,
-            title: row.try_get("title")?,
-            genre: row.try_get("genre")?,
-            theme: row.try_get("theme")?,
-            songs,
-            cover: Some(cover),
-            create_time: Some(db::timestamp(row.try_get("create_time")?)),
-        }))
+        album_from_row(&row, songs).map(Some)
+    }
+
+    /// Up to `limit` albums after `after`, newest first, each with its songs: two
+    /// queries, the albums and then all their songs, whatever the page's size.
+    pub async fn list_albums(
+        &self,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<AlbumPage, sqlx::Error> {
+        let (rows, more) = self
+            .newest_first(
+                &format!("SELECT {ALBUM_COLUMNS} FROM albums"),
+                None,
+                after,
+                limit,
+            )
+            .await?;
+        let mut songs: std::collections::HashMap<String, Vec<Song>> =
+            std::collections::HashMap::new();
+        if !rows.is_empty() {
+            let placeholders: Vec<String> = (1..=rows.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT {SONG_COLUMNS} FROM songs WHERE album_id IN ({}) ORDER BY album_id, track",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for row in &rows {
+                query = query.bind(row.try_get::<String, _>("id")?);
+            }
+            for row in query.fetch_all(self.db.reads()).await? {
+                let song = song_from_row(&row)?;
+                songs
+                    .entry(song.album_id().to_owned())
+                    .or_default()
+                    .push(song);
+            }
+        }
+        let mut albums = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            last = Some(Cursor {
+                create_time: row.try_get("create_time")?,
+                id: parse_id(id.clone())?,
+            });
+            albums.push(album_from_row(row, songs.remove(&id).unwrap_or_default())?);
+        }
+        Ok(AlbumPage {
+            albums,
+            next: if more { last } else { None },
+        })
     }
 
     /// Up to `limit` songs after `after`, newest first, of one genre (by its key) or of
@@ -180,14 +229,48 @@ impl SongStore {
         after: Option<Cursor>,
         limit: usize,
     ) -> Result<SongPage, sqlx::Error> {
+        let genre = genre_key.map(|key| ("genre_key", key));
+        let (rows, more) = self
+            .newest_first(
+                &format!("SELECT {SONG_COLUMNS} FROM songs"),
+                genre,
+                after,
+                limit,
+            )
+            .await?;
+        let mut songs = Vec::with_capacity(limit);
+        let mut last = None;
+        for row in &rows {
+            last = Some(Cursor {
+                create_time: row.try_get("create_time")?,
+                id: parse_id(row.try_get("id")?)?,
+            });
+            songs.push(song_from_row(row)?);
+        }
+        Ok(SongPage {
+            songs,
+            next: if more { last } else { None },
+        })
+    }
+
+    /// The rows of `select` (a `SELECT … FROM table` with `create_time` and `id`) where
+    /// `column = value` if given, after `after`, newest first (ties by id), at most
+    /// `limit`; and whether more follow. One row more than asked is read to know.
+    async fn newest_first(
+        &self,
+        select: &str,
+        equal: Option<(&str, &str)>,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> Result<(Vec<AnyRow>, bool), sqlx::Error> {
         let mut conditions = Vec::new();
         let mut parameter = 0;
         let mut next = || {
             parameter += 1;
             format!("${parameter}")
         };
-        if genre_key.is_some() {
-            conditions.push(format!("genre_key = {}", next()));
+        if let Some((column, _)) = equal {
+            conditions.push(format!("{column} = {}", next()));
         }
         if after.is_some() {
             let (time, same_time, id) = (next(), next(), next());
@@ -200,12 +283,11 @@ impl SongStore {
             false => format!("WHERE {}", conditions.join(" AND ")),
         };
         let limit_parameter = next();
-        let sql = format!(
-            "SELECT {SONG_COLUMNS} FROM songs {filter} ORDER BY create_time DESC, id DESC LIMIT {limit_parameter}"
-        );
+        let sql =
+            format!("{select} {filter} ORDER BY create_time DESC, id DESC LIMIT {limit_parameter}");
         let mut query = sqlx::query(&sql);
-        if let Some(key) = genre_key {
-            query = query.bind(key);
+        if let Some((_, value)) = equal {
+            query = query.bind(value);
         }
         if let Some(cursor) = after {
             query = query
@@ -213,25 +295,13 @@ impl SongStore {
                 .bind(cursor.create_time)
                 .bind(cursor.id.to_string());
         }
-        // One more than asked tells whether another page exists.
-        let rows = query
+        let mut rows = query
             .bind(limit as i64 + 1)
             .fetch_all(self.db.reads())
             .await?;
         let more = rows.len() > limit;
-        let mut songs = Vec::with_capacity(limit);
-        let mut last = None;
-        for row in rows.iter().take(limit) {
-            last = Some(Cursor {
-                create_time: row.try_get("create_time")?,
-                id: parse_id(row.try_get("id")?)?,
-            });
-            songs.push(song_from_row(row)?);
-        }
-        Ok(SongPage {
-            songs,
-            next: if more { last } else { None },
-        })
+        rows.truncate(limit);
+        Ok((rows, more))
     }
 }
 
@@ -284,6 +354,22 @@ async fn insert_songs<'e>(
     }
     query.execute(executor).await?;
     Ok(stored)
+}
+
+/// An album from its row (of [`ALBUM_COLUMNS`]) and its songs in track order.
+fn album_from_row(row: &AnyRow, songs: Vec<Song>) -> Result<Album, sqlx::Error> {
+    let cover: Vec<u8> = row.try_get("cover")?;
+    let cover =
+        Cover::decode(cover.as_slice()).map_err(|error| sqlx::Error::Decode(error.into()))?;
+    Ok(Album {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        genre: row.try_get("genre")?,
+        theme: row.try_get("theme")?,
+        songs,
+        cover: Some(cover),
+        create_time: Some(db::timestamp(row.try_get("create_time")?)),
+    })
 }
 
 fn parse_id(id: String) -> Result<Uuid, sqlx::Error> {

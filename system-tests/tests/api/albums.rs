@@ -1,8 +1,8 @@
 //! MakeMeSuperstar, CompileAlbum and GetAlbum: albums, their songs and their covers.
 
 use superstar_proto::v1::{
-    GetAlbumRequest, GetCoverImageRequest, GetCoverRequest, GetSongRequest, ListSongsRequest,
-    SongIdea,
+    GetAlbumRequest, GetCoverImageRequest, GetCoverRequest, GetSongRequest, ListAlbumsRequest,
+    ListSongsRequest, SongIdea,
 };
 use superstar_system_tests::TestSystem;
 
@@ -175,4 +175,65 @@ async fn offline_albums_are_deterministic() {
         image(first.cover.unwrap().id).await,
         image(second.cover.unwrap().id).await
     );
+}
+
+on_both_backends! {
+    /// Albums page newest first, each whole (its songs in order, its cover); a song made
+    /// on its own is in no album; the last page has no token; a songs token is refused.
+    async fn albums_are_listed_newest_first_a_page_at_a_time(backend: Backend) {
+        let mut system = TestSystem::start_on(backend).await;
+        let mut made = Vec::new();
+        for theme in ["first light", "second wind", "third rail"] {
+            let album = system.songs.make_me_superstar(album_request("synthwave", theme, 2)).await.unwrap().into_inner();
+            made.push(album);
+        }
+        let mut lyrics = system
+            .songs
+            .generate_lyrics(superstar_proto::v1::GenerateLyricsRequest {
+                genre: "jazz".into(),
+                theme: "alone".into(),
+                songs_count: 1,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        while lyrics.message().await.unwrap().is_some() {}
+
+        let first = system
+            .songs
+            .list_albums(ListAlbumsRequest { page_size: 2, page_token: String::new() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first.albums, [made[2].clone(), made[1].clone()], "newest first, whole");
+        assert!(!first.next_page_token.is_empty());
+        let second = system
+            .songs
+            .list_albums(ListAlbumsRequest { page_size: 2, page_token: first.next_page_token.clone() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(second.albums, [made[0].clone()]);
+        assert!(second.next_page_token.is_empty(), "the last page");
+
+        let songs_page = system
+            .songs
+            .list_songs(ListSongsRequest { page_size: 1, ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        let refused = system
+            .songs
+            .list_albums(ListAlbumsRequest { page_size: 2, page_token: songs_page.next_page_token })
+            .await
+            .expect_err("a songs token is not an albums token");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+        assert!(refused.message().starts_with("page_token"), "{}", refused.message());
+        let refused = system
+            .songs
+            .list_albums(ListAlbumsRequest { page_size: 101, page_token: String::new() })
+            .await
+            .expect_err("too large a page");
+        assert!(refused.message().starts_with("page_size"), "{}", refused.message());
+    }
 }

@@ -353,6 +353,22 @@ pub(super) fn the_readme_tour() -> Value {
     assert_eq!(status, 200);
     assert_eq!(page["songs"].as_array().unwrap().len(), 1);
     assert!(!page["nextPageToken"].as_str().unwrap().is_empty());
+    let (albums, status) = curl(&format!(
+        "{KEY} 'https://localhost:8443/v1/albums?pageSize=1'"
+    ));
+    assert_eq!(status, 200, "{albums}");
+    let newest = &albums["albums"][0];
+    assert_eq!(
+        newest["theme"], "second chances",
+        "the newest first: {albums}"
+    );
+    assert_eq!(
+        newest["songs"].as_array().unwrap().len(),
+        1,
+        "whole albums: {albums}"
+    );
+    assert!(newest["cover"]["id"].is_string(), "{albums}");
+    assert!(!albums["nextPageToken"].as_str().unwrap().is_empty());
 
     // --- JSON, server stream: one song a line, each as soon as it is written -------------
     let (mut stream, mut lines) = streaming(bash(&format!(

@@ -1,0 +1,2 @@
+-- ListAlbums pages newest first.
+CREATE INDEX albums_newest ON albums (create_time DESC, id DESC);
