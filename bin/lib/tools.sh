@@ -80,3 +80,19 @@ sys.exit(any(version(name) != wanted for name, wanted in (arg.split("==") for ar
 PY
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
 }
+
+# Installs Debian's Chromium, its WebDriver and NSS's certutil (the browser tests trust
+# certs/ca.pem through an NSS database of their own), and exports CHROMIUM and
+# CHROMEDRIVER.
+ensure_browser() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v certutil >/dev/null; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver libnss3-tools fonts-dejavu-core >/dev/null
+  fi
+  CHROMIUM="$(command -v chromium)"
+  CHROMEDRIVER="$(command -v chromedriver)"
+  export CHROMIUM CHROMEDRIVER
+}

@@ -12,6 +12,12 @@ pub(crate) fn comment(key: &str) -> Option<&'static str> {
             "Spans are exported 512 at a time (Envoy's default, 5, is an export per few requests),"
         }
         "tracing.opentelemetry.flush_interval_ms" => "...or each second, whichever comes first.",
+        "direct_response" => {
+            "The studio's files (studio/), answered by Envoy itself, read when it starts; no API key\nasked (the page asks for it), a strict Content-Security-Policy."
+        }
+        "max_direct_response_body_size_bytes" => {
+            "The largest studio file Envoy serves (its default, 4 KiB, is smaller than the script)."
+        }
         "http.max_requests_per_io_cycle" => {
             "One request from a connection per turn of the worker: a client with many calls in\nflight cannot make every other client on that worker wait behind them all."
         }

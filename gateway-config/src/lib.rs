@@ -223,6 +223,68 @@ mod tests {
         assert_eq!(plain["http.max_requests_per_io_cycle"], 1);
     }
 
+    #[test]
+    fn the_studio_is_served_without_a_key_with_strict_headers() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../studio");
+        for profile in Profile::ALL {
+            let config = serde_json::to_value(Bootstrap::gateway(&settings(), profile)).unwrap();
+            let route_config = &config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"]
+                [0]["typed_config"]["route_config"];
+            let routes = route_config["virtual_hosts"][0]["routes"]
+                .as_array()
+                .unwrap();
+            for (index, (path, file, content_type)) in envoy::STUDIO_FILES.iter().enumerate() {
+                let route = &routes[index];
+                assert_eq!(route["match"]["path"], *path);
+                assert_eq!(
+                    route["direct_response"]["body"]["filename"],
+                    format!("{}/{file}", profile.studio_dir())
+                );
+                let headers: BTreeMap<&str, &str> = route["response_headers_to_add"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| {
+                        (
+                            h["header"]["key"].as_str().unwrap(),
+                            h["header"]["value"].as_str().unwrap(),
+                        )
+                    })
+                    .collect();
+                assert_eq!(headers["content-type"], *content_type);
+                assert_eq!(headers["x-content-type-options"], "nosniff");
+                assert_eq!(
+                    headers["content-security-policy"],
+                    envoy::CONTENT_SECURITY_POLICY
+                );
+                assert_eq!(
+                    route["typed_per_filter_config"]["envoy.filters.http.api_key_auth"]["disabled"],
+                    true
+                );
+                let size = std::fs::metadata(folder.join(file)).unwrap().len();
+                assert!(
+                    size <= u64::from(envoy::MAX_STUDIO_FILE_BYTES),
+                    "{file}: {size} bytes"
+                );
+            }
+            assert_eq!(
+                route_config["max_direct_response_body_size_bytes"],
+                envoy::MAX_STUDIO_FILE_BYTES
+            );
+            // Every other route still asks for the key: none disables the check.
+            for route in &routes[envoy::STUDIO_FILES.len()..] {
+                assert!(route.get("direct_response").is_none());
+                assert!(
+                    route["typed_per_filter_config"]
+                        .get("envoy.filters.http.api_key_auth")
+                        .is_none()
+                );
+            }
+        }
+        // No inline script can run: the policy allows this origin's script only.
+        assert!(!envoy::CONTENT_SECURITY_POLICY.contains("unsafe-inline"));
+    }
+
     /// A public RPC that is neither a read nor listed as a model RPC would be routed
     /// with the reads, under the read limits: a way around the model limits.
     #[test]

@@ -38,6 +38,14 @@ impl Profile {
         }
     }
 
+    /// The folder holding the studio's files (`studio/`; the gateway image has a copy).
+    pub fn studio_dir(self) -> &'static str {
+        match self {
+            Self::Compose => "/etc/superstar/studio",
+            Self::Local => "studio",
+        }
+    }
+
     /// Where Envoy reads the descriptor set.
     pub fn descriptor_path(self) -> &'static str {
         match self {

@@ -174,7 +174,7 @@ fn connection_manager(settings: &GatewaySettings, profile: Profile) -> HttpConne
         path_with_escaped_slashes_action: "UNESCAPE_AND_FORWARD",
         access_log: vec![access_log()],
         local_reply_config: local_replies(),
-        route_config: routes::route_config(),
+        route_config: routes::route_config(profile),
         http_filters: http_filters::chain(settings, profile),
         tracing: settings
             .collector

@@ -9,6 +9,7 @@
 //! - `http_filters`: what every request passes through, in order: buffer, API-key
 //!   auth, gRPC-JSON transcoding, rate limits, router;
 //! - `routes`: which service answers which path, with what timeout and retries;
+//! - `studio`: the web page's files, which Envoy serves itself;
 //! - `rate_limits`: the token buckets, one per client and class of route;
 //! - `clusters`: the services, reached over mutual TLS and health-checked, with
 //!   circuit breakers;
@@ -26,6 +27,7 @@ mod listener;
 mod overload;
 mod rate_limits;
 mod routes;
+mod studio;
 mod tls;
 mod tracing;
 
@@ -37,6 +39,9 @@ pub use clusters::{MAX_STREAMS, MAX_UNARY_REQUESTS};
 pub use http_filters::{MAX_JSON_REQUEST_BYTES, MAX_JSON_RESPONSE_BYTES};
 pub use listener::MAX_CONCURRENT_STREAMS;
 pub use overload::TRACE_BATCH;
+pub use studio::{
+    CONTENT_SECURITY_POLICY, FILES as STUDIO_FILES, MAX_FILE_BYTES as MAX_STUDIO_FILE_BYTES,
+};
 
 use crate::{
     profile::{ADMIN_PORT, Profile},

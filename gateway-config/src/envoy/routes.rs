@@ -6,20 +6,32 @@
 
 use serde::Serialize;
 
-use super::clusters::{Traffic, cluster_name};
-use crate::profile::{MODEL_RPCS, SONG_PRODUCER, UPSTREAMS, Upstream};
+use super::{
+    clusters::{Traffic, cluster_name},
+    studio::{self, StaticRoute},
+};
+use crate::profile::{MODEL_RPCS, Profile, SONG_PRODUCER, UPSTREAMS, Upstream};
 
 #[derive(Debug, Serialize)]
 pub(super) struct RouteConfiguration {
     name: &'static str,
     virtual_hosts: Vec<VirtualHost>,
+    max_direct_response_body_size_bytes: u32,
 }
 
 #[derive(Debug, Serialize)]
 struct VirtualHost {
     name: &'static str,
     domains: Vec<&'static str>,
-    routes: Vec<Route>,
+    routes: Vec<AnyRoute>,
+}
+
+/// A route to a service, or one Envoy answers itself (the studio's files).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum AnyRoute {
+    Static(StaticRoute),
+    Service(Route),
 }
 
 #[derive(Debug, Serialize)]
@@ -164,15 +176,20 @@ const INFRASTRUCTURE: RouteKind = RouteKind {
     traffic: Traffic::Streams,
 };
 
-/// The route table: one virtual host, any domain.
-pub(super) fn route_config() -> RouteConfiguration {
+/// The route table: one virtual host, any domain; the studio's files, then the API.
+pub(super) fn route_config(profile: Profile) -> RouteConfiguration {
     RouteConfiguration {
         name: "superstar",
         virtual_hosts: vec![VirtualHost {
             name: "superstar",
             domains: vec!["*"],
-            routes: routes(),
+            routes: studio::routes(profile)
+                .into_iter()
+                .map(AnyRoute::Static)
+                .chain(routes().into_iter().map(AnyRoute::Service))
+                .collect(),
         }],
+        max_direct_response_body_size_bytes: studio::MAX_FILE_BYTES,
     }
 }
 

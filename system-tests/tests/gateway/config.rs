@@ -21,7 +21,8 @@ fn envoy_validates_both_profiles() {
         gateway_config::write(&settings, profile, folder.path()).unwrap();
         let config = folder.path().join(format!("envoy-{}.yaml", profile.name()));
         // Validation opens the files the config names, relative to the working
-        // directory: give it the descriptor set and certificates where it looks.
+        // directory: give it the descriptor set, the certificates and the studio's
+        // files where it looks.
         let root = tempfile::tempdir().unwrap();
         let text = std::fs::read_to_string(&config)
             .unwrap()
@@ -32,6 +33,10 @@ fn envoy_validates_both_profiles() {
             .replace(
                 profile.descriptor_path(),
                 &folder.path().join("superstar.pb").display().to_string(),
+            )
+            .replace(
+                &format!("filename: {}/", profile.studio_dir()),
+                &format!("filename: {}/", repo().join("studio").display()),
             );
         std::fs::write(&config, text).unwrap();
         let ca = superstar_testkit::TestCa::new("validate");

@@ -17,6 +17,7 @@ mod python;
 mod readme;
 mod replicas;
 mod scripts;
+mod studio;
 mod tracing;
 mod up;
 

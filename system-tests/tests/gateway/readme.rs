@@ -273,6 +273,40 @@ pub(super) fn the_readme_tour() -> Value {
     // seen an earlier run within 24 hours.
     let album_request_id = uuid::Uuid::new_v4();
 
+    // --- The studio: the page and its files, no key needed, under a strict policy ----
+    let downloads = tempfile::tempdir().unwrap();
+    for (path, file, content_type) in gateway_config::envoy::STUDIO_FILES {
+        let body = downloads.path().join(file);
+        let headers = ok(&format!(
+            "curl -sS --fail --cacert certs/ca.pem -D - -o {} https://localhost:8443{path}",
+            body.display()
+        ))
+        .to_lowercase();
+        assert!(headers.starts_with("http/2 200"), "{path}: {headers}");
+        assert!(
+            headers.contains(&format!("content-type: {content_type}")),
+            "{path}: {headers}"
+        );
+        assert!(
+            headers.contains("x-content-type-options: nosniff"),
+            "{headers}"
+        );
+        assert!(
+            headers.contains(&format!(
+                "content-security-policy: {}",
+                gateway_config::envoy::CONTENT_SECURITY_POLICY.to_lowercase()
+            )),
+            "{headers}"
+        );
+        assert_eq!(
+            std::fs::read(&body).unwrap(),
+            std::fs::read(repo().join("studio").join(file)).unwrap(),
+            "{path} is studio/{file}"
+        );
+    }
+    let (refused, status) = curl("https://localhost:8443/v1/songs");
+    assert_eq!(status, 401, "the API still asks for a key: {refused}");
+
     // --- JSON, unary ------------------------------------------------------------------
     let (album, status) = curl(&format!(
         r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "heavy metal", "theme": "dragons over the city", "songsCount": 2}}'"#
