@@ -65,7 +65,8 @@ function explain(error) {
       sessionStorage.removeItem(KEY);
       return "That API key was not accepted. Please sign in again.";
     case 429:
-      return `Too many requests: try again in ${error.retryAfter ?? "a few"} seconds.`;
+      if (error.retryAfter === null) return "Too many requests: try again in a few seconds.";
+      return `Too many requests: try again in ${error.retryAfter} second${error.retryAfter === "1" ? "" : "s"}.`;
     case 400:
       return `Please check the form: ${error.message}`;
     case 404:
@@ -204,7 +205,7 @@ async function streamAlbum(form) {
         }
       }
     }
-    throw new Error("the stream ended before the album was stored");
+    throw new Error("the album could not be finished (the connection ended early); please try again");
   } catch (error) {
     fail(error);
   } finally {
@@ -221,7 +222,7 @@ async function library(token = "") {
   main.replaceChildren(el("h1", { text: "Library" }));
   const list = el("ol", { class: "albums" });
   main.append(list);
-  const more = el("button", { type: "button", text: "More albums" });
+  const more = el("button", { type: "button", text: "More albums", hidden: "" });
   const load = async (pageToken) => {
     const query = new URLSearchParams({ pageSize: "10", ...(pageToken ? { pageToken } : {}) });
     const page = await (await api(`/v1/albums?${query}`)).json();
@@ -276,5 +277,9 @@ document.getElementById("sign-out").addEventListener("click", () => {
   location.hash = "#/";
   route();
 });
-window.addEventListener("hashchange", route);
+// A new view starts without the last one's message.
+window.addEventListener("hashchange", () => {
+  say("");
+  route();
+});
 route();

@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 
-use futures::{Stream, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use superstar_proto::v1::{
     Album, AlbumProgress, GenerateLyricsRequest, GetAlbumRequest, GetSongRequest, JamReply,
     JamRequest, ListAlbumsRequest, ListAlbumsResponse, ListSongsRequest, ListSongsResponse,
@@ -35,6 +35,23 @@ impl SongProducerService {
     /// A service doing its work in `studio`.
     pub fn new(studio: Studio) -> Self {
         Self { studio }
+    }
+}
+
+/// Answers a server stream once its first message is ready, so that a failure before
+/// anything was sent is the call's status (a trailers-only response: UNAVAILABLE that
+/// Envoy and clients can act on, an HTTP error over JSON), not a 200 whose status comes
+/// in trailers that a JSON client never sees and that a killed replica never sends.
+async fn first_then_rest<T: Send + 'static>(
+    stream: impl Stream<Item = Result<T, Status>> + Send + 'static,
+) -> Result<Response<ReplyStream<T>>, Status> {
+    let mut stream = Box::pin(stream);
+    match stream.next().await {
+        None => Ok(Response::new(Box::pin(futures::stream::empty()))),
+        Some(Err(status)) => Err(status),
+        Some(Ok(first)) => Ok(Response::new(Box::pin(
+            futures::stream::once(async { Ok(first) }).chain(stream),
+        ))),
     }
 }
 
@@ -96,9 +113,7 @@ impl SongProducer for SongProducerService {
             tracing::info!(album_id = %album.id, songs = album.songs.len(), "album made");
             yield AlbumProgress { event: Some(album_progress::Event::Album(album)) };
         };
-        Ok(Response::new(Box::pin(
-            progress.map_err(|error: Error| Status::from(error)),
-        )))
+        first_then_rest(progress.map_err(|error: Error| Status::from(error))).await
     }
 
     type GenerateLyricsStream = ReplyStream<Song>;
@@ -115,7 +130,7 @@ impl SongProducer for SongProducerService {
         let songs = self
             .studio
             .generate(SongBrief::tracks(&genre, &theme, count), &context)?;
-        Ok(Response::new(Box::pin(songs.map_err(Status::from))))
+        first_then_rest(songs.map_err(Status::from)).await
     }
 
     async fn compile_album(

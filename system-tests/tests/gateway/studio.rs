@@ -13,7 +13,10 @@ use std::{
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use super::{repo, tool, up::Up};
+use super::{
+    repo, tool,
+    up::{ALICE, BOB, Up, curl, gateway_channel, with_key},
+};
 
 /// Chromedriver, with a browser whose home has an NSS database trusting our CA.
 struct Browser {
@@ -25,8 +28,6 @@ struct Browser {
 
 impl Browser {
     async fn start() -> Self {
-        // fantoccini's TLS (for https drivers; ours is http) wants a process-wide provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let home = tempfile::tempdir().unwrap();
         let nssdb = home.path().join(".pki/nssdb");
         std::fs::create_dir_all(&nssdb).unwrap();
@@ -83,8 +84,8 @@ impl Browser {
         // chromedriver answers once it listens: try until it does.
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = loop {
-            match ClientBuilder::rustls()
-                .expect("a TLS connector")
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
                 .capabilities(capabilities.clone())
                 .connect(&url)
                 .await
@@ -214,8 +215,10 @@ async fn the_studio_makes_an_album_in_a_browser() {
     );
 
     // --- Signed in: the key in sessionStorage only ---------------------------------------
-    browser.type_into("#key", &dot_env_key()).await;
-    browser.click("form button").await;
+    // By keyboard: the field has the focus; Enter submits.
+    browser
+        .type_into("#key", &format!("{}\u{E007}", dot_env_key()))
+        .await;
     page.wait()
         .for_element(Locator::Css("#genre"))
         .await
@@ -227,6 +230,12 @@ async fn the_studio_makes_an_album_in_a_browser() {
         json!([1, 0])
     );
     assert!(!page.current_url().await.unwrap().as_str().contains("key"));
+
+    // --- A request the API refuses names its field ----------------------------------------
+    browser.type_into("#genre", "synthwave").await;
+    browser.type_into("#theme", "   ").await;
+    browser.click("form button").await;
+    browser.status_says("Please check the form: theme").await;
 
     // --- An album, its songs shown as they are written; the theme stays text -------------
     let theme = "<img src=x onerror=alert(1)>";
@@ -323,5 +332,103 @@ async fn the_studio_makes_an_album_in_a_browser() {
     browser.click("#sign-out").await;
     page.wait().for_element(Locator::Css("#key")).await.unwrap();
     assert_eq!(browser.run("return sessionStorage.length").await, 0);
+    browser.client.clone().close().await.unwrap();
+}
+
+/// A spent limit says when to retry; another client is untouched. Alice's reads are
+/// kept spent by a flood of her own from this test (as a second tab of hers would), so
+/// that the page's next read is refused whenever it comes; bob's pass meanwhile. And a
+/// model provider that does not answer is said to be unavailable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Envoy, Chromium, chromedriver and release binaries: bin/test runs this"]
+async fn the_studio_says_when_to_retry_and_when_the_provider_is_down() {
+    let data = tempfile::tempdir().unwrap();
+    // OpenAI's stand-in here is a port nothing listens on.
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let base_url = format!("http://{nowhere}/v1");
+    let _up = tokio::task::block_in_place(|| {
+        Up::with_alice_and_bob(
+            data.path(),
+            &[
+                ("READ_RATE_PER_SECOND", "1"),
+                ("READ_BURST", "10"),
+                ("SUPERSTAR_PROVIDER", "openai"),
+                ("OPENAI_API_KEY", "sk-test-never-used-0123456789"),
+                ("OPENAI_BASE_URL", &base_url),
+                ("OPENAI_MAX_ATTEMPTS", "1"),
+            ],
+        )
+    });
+    let browser = Browser::start().await;
+    let page = &browser.client;
+    page.goto("https://localhost:8443/").await.unwrap();
+    browser.type_into("#key", ALICE).await;
+    browser.click("form button").await;
+    page.wait()
+        .for_element(Locator::Css("#genre"))
+        .await
+        .unwrap();
+
+    // --- 503: the model provider is down -------------------------------------------------
+    browser.type_into("#genre", "jazz").await;
+    browser.type_into("#theme", "a quiet night\u{E007}").await;
+    browser
+        .status_says("The model provider is unavailable")
+        .await;
+    browser.screenshot("8-provider-down").await;
+
+    // --- 429: when to retry -----------------------------------------------------------------
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood = {
+        let stop = std::sync::Arc::clone(&stop);
+        let mut health =
+            tonic_health::pb::health_client::HealthClient::new(gateway_channel().await);
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let request = with_key(ALICE, tonic_health::pb::HealthCheckRequest::default());
+                let _ = health.check(request).await;
+            }
+        })
+    };
+    let mut said = String::new();
+    for attempt in 0..10 {
+        page.goto(&format!("https://localhost:8443/#/library/{attempt}"))
+            .await
+            .unwrap();
+        let script = "const s = document.getElementById('status').textContent; \
+                      return s.includes('Too many') || !!document.querySelector('main h1') && s === '' && document.querySelector('main h1').textContent === 'Library' && !!document.querySelector('main p, ol.albums li')";
+        browser
+            .until("the library or a refusal", script, Duration::from_secs(15))
+            .await;
+        said = browser
+            .run("return document.getElementById('status').textContent")
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if said.contains("Too many") {
+            break;
+        }
+    }
+    let (bobs, status) = tokio::task::block_in_place(|| {
+        curl(&format!(
+            "-H 'x-api-key: {BOB}' https://localhost:8443/v1/songs"
+        ))
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flood.await.unwrap();
+    assert_eq!(status, 200, "bob's bucket is his own: {bobs}");
+    browser.screenshot("7-rate-limited").await;
+    let seconds = said
+        .strip_prefix("Too many requests: try again in ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("the page says when to retry: {said:?}"));
+    assert!(
+        seconds.parse::<u32>().is_ok(),
+        "a number of seconds, from x-ratelimit-reset: {said}"
+    );
     browser.client.clone().close().await.unwrap();
 }
