@@ -66,10 +66,9 @@ pub async fn jam(client: &Client, genre: String, theme: String) -> Result<(), Fa
         .into_inner();
     let interactive = std::io::stdin().is_terminal();
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    let mut sender = Some(sender);
+    // Each turn: the take, as it is written, until its stored song; then the prompt.
     loop {
-        // The take, as it is written, until its stored song.
-        let mut finished = false;
+        let mut stored = false;
         while let Some(reply) = replies.message().await.map_err(failure)? {
             match reply.event {
                 Some(Event::Delta(delta)) => {
@@ -78,34 +77,26 @@ pub async fn jam(client: &Client, genre: String, theme: String) -> Result<(), Fa
                 }
                 Some(Event::Song(song)) => {
                     println!("\n(take {} stored as {})", reply.take, song.id);
-                    finished = true;
+                    stored = true;
                     break;
                 }
                 None => {}
             }
         }
-        if !finished {
+        if !stored {
             return Ok(()); // the server ended the session
         }
-        let Some(open) = sender.take() else {
+        let Some(instruction) = next_instruction(&mut lines, interactive).await? else {
+            println!();
+            drop(sender); // half-close: the server ends the session
+            while replies.message().await.map_err(failure)?.is_some() {}
             return Ok(());
         };
-        match next_instruction(&mut lines, interactive).await? {
-            None => {
-                println!();
-                drop(open); // half-close: the server ends the session
-                while replies.message().await.map_err(failure)?.is_some() {}
-                return Ok(());
-            }
-            Some(instruction) => {
-                let revise = JamRequest {
-                    action: Some(Action::Revise(JamRevise { instruction })),
-                };
-                if open.send(revise).await.is_err() {
-                    return Ok(());
-                }
-                sender = Some(open);
-            }
+        let revise = JamRequest {
+            action: Some(Action::Revise(JamRevise { instruction })),
+        };
+        if sender.send(revise).await.is_err() {
+            return Ok(());
         }
     }
 }

@@ -64,6 +64,21 @@ pub fn decode(token: &str, genre_key: &str) -> Result<Cursor, InvalidField> {
     })
 }
 
+/// Where a page starts: nowhere before the first (an empty token), else the position a
+/// token issued for `listing` names.
+pub fn start(token: &str, listing: &str) -> Result<Option<Cursor>, InvalidField> {
+    match token {
+        "" => Ok(None),
+        token => decode(token, listing).map(Some),
+    }
+}
+
+/// The `next_page_token` of a page that ends at `next` (none: the last page, empty).
+pub fn next(next: Option<Cursor>, listing: &str) -> String {
+    next.map(|cursor| encode(cursor, listing))
+        .unwrap_or_default()
+}
+
 fn checksum(payload: &[u8]) -> u64 {
     // The domain string keeps a token from another FNV-checked format from passing.
     let text: String = payload.iter().map(|byte| format!("{byte:02x}")).collect();

@@ -206,10 +206,7 @@ impl SongProducer for SongProducerService {
         let size = PageSize::parse(request.page_size).map_err(Error::from)?;
         let genre = bounded_text("genre", &request.genre, 0, 64).map_err(Error::from)?;
         let key = genre_key(&genre);
-        let after = match request.page_token.as_str() {
-            "" => None,
-            token => Some(page_token::decode(token, &key).map_err(Error::from)?),
-        };
+        let after = page_token::start(&request.page_token, &key).map_err(Error::from)?;
         let filter = (!key.is_empty()).then_some(key.as_str());
         let page = self
             .studio
@@ -219,10 +216,7 @@ impl SongProducer for SongProducerService {
             .map_err(Error::from)?;
         Ok(Response::new(ListSongsResponse {
             songs: page.songs,
-            next_page_token: page
-                .next
-                .map(|cursor| page_token::encode(cursor, &key))
-                .unwrap_or_default(),
+            next_page_token: page_token::next(page.next, &key),
         }))
     }
 
@@ -232,10 +226,8 @@ impl SongProducer for SongProducerService {
     ) -> Result<Response<ListAlbumsResponse>, Status> {
         let request = request.into_inner();
         let size = PageSize::parse(request.page_size).map_err(Error::from)?;
-        let after = match request.page_token.as_str() {
-            "" => None,
-            token => Some(page_token::decode(token, page_token::ALBUMS).map_err(Error::from)?),
-        };
+        let after =
+            page_token::start(&request.page_token, page_token::ALBUMS).map_err(Error::from)?;
         let page = self
             .studio
             .songs()
@@ -244,10 +236,7 @@ impl SongProducer for SongProducerService {
             .map_err(Error::from)?;
         Ok(Response::new(ListAlbumsResponse {
             albums: page.albums,
-            next_page_token: page
-                .next
-                .map(|cursor| page_token::encode(cursor, page_token::ALBUMS))
-                .unwrap_or_default(),
+            next_page_token: page_token::next(page.next, page_token::ALBUMS),
         }))
     }
 

@@ -36,7 +36,7 @@ pub(super) struct StaticRoute {
     route_match: PathMatch,
     direct_response: DirectResponse,
     response_headers_to_add: Vec<HeaderValueOption>,
-    typed_per_filter_config: NoApiKey,
+    typed_per_filter_config: StudioFilters,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,7 +70,7 @@ struct Header {
 /// The filters a studio file skips: no API key asked, and no transcoding (which would
 /// answer 404 for a path that is not an RPC's).
 #[derive(Debug, Serialize)]
-struct NoApiKey {
+struct StudioFilters {
     #[serde(rename = "envoy.filters.http.api_key_auth")]
     api_key_auth: Disabled,
     #[serde(rename = "envoy.filters.http.grpc_json_transcoder")]
@@ -118,7 +118,7 @@ pub(super) fn routes(profile: Profile) -> Vec<StaticRoute> {
                     header("referrer-policy", "no-referrer"),
                     header("cache-control", "no-cache"),
                 ],
-                typed_per_filter_config: NoApiKey {
+                typed_per_filter_config: StudioFilters {
                     api_key_auth: Disabled::new(),
                     transcoder: Disabled::new(),
                 },
