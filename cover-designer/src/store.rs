@@ -4,7 +4,7 @@ use prost::Message;
 use sqlx::{Row, any::AnyRow};
 use superstar_proto::v1::Cover;
 use superstar_server::{
-    db,
+    db::{self, Statement},
     idempotency::{self, Claim, RequestId},
     telemetry,
 };
@@ -56,7 +56,7 @@ impl CoverStore {
         let _span = telemetry::transaction("insert_cover");
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
-        let insert = sqlx::query(
+        let insert = Statement::new(
             "INSERT INTO covers (id, description, title, genre, mime_type, width, height, image, revised_prompt, model, create_time) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
@@ -80,18 +80,14 @@ impl CoverStore {
             model.to_owned(),
             create_time,
         );
-        match claim {
-            // One statement is its own transaction.
-            None => {
-                insert.execute(self.db.writes()).await?;
-            }
-            Some(claim) => {
-                let mut tx = self.db.writes().begin().await?;
-                insert.execute(&mut *tx).await?;
-                claim.complete(&mut tx, &cover).await?;
-                tx.commit().await?;
-                claim.settle();
-            }
+        let mut tx = self.db.begin().await?;
+        tx.execute(&insert).await?;
+        if let Some(claim) = &claim {
+            claim.complete(&mut tx, &cover).await?;
+        }
+        tx.commit().await?;
+        if let Some(claim) = claim {
+            claim.settle();
         }
         Ok(cover)
     }
@@ -99,16 +95,14 @@ impl CoverStore {
     /// Withdraws `client`'s order `id` (see [`idempotency::withdraw`]): the cover it
     /// made, if any, is deleted in the same transaction.
     pub async fn withdraw(&self, client: &str, id: RequestId) -> Result<Option<Uuid>, Error> {
-        let mut tx = self.db.writes().begin().await?;
+        let mut tx = self.db.begin().await?;
         let made = match idempotency::withdraw(&mut tx, client, id).await? {
             Some(reply) => Some(Cover::decode(reply.as_slice()).map_err(sqlx_decode)?),
             None => None,
         };
         let deleted = match made {
             Some(cover) => {
-                sqlx::query("DELETE FROM covers WHERE id = $1")
-                    .bind(&cover.id)
-                    .execute(&mut *tx)
+                tx.execute(&Statement::new("DELETE FROM covers WHERE id = $1").bind(&cover.id))
                     .await?;
                 Some(Uuid::parse_str(&cover.id).map_err(sqlx_decode)?)
             }

@@ -5,6 +5,12 @@ use std::process::ExitCode;
 
 use song_producer::{configuration::Settings, startup};
 
+/// mimalloc rather than the C library's allocator: a request allocates and frees many
+/// small buffers across threads, where glibc's malloc spent an eighth of the services'
+/// CPU under load (docs/benchmark-notes.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     superstar_server::entrypoint::main("song producer", 9101, |shutdown| async move {

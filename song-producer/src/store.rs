@@ -4,10 +4,10 @@
 //! nothing behind. Songs made on their own (GenerateLyrics, Jam) have no album.
 
 use prost::Message;
-use sqlx::{Any, Executor, Row, any::AnyRow};
+use sqlx::{Row, any::AnyRow};
 use superstar_proto::v1::{Album, Cover, Song};
 use superstar_server::{
-    db,
+    db::{self, Statement, WriteTx},
     idempotency::{Claim, ClaimError},
     telemetry,
 };
@@ -88,14 +88,10 @@ impl SongStore {
 
     /// Stores a song that belongs to no album.
     pub async fn insert_song(&self, song: &NewSong<'_>) -> Result<Song, sqlx::Error> {
-        // One statement is its own transaction.
-        let stored = insert_songs(
-            self.db.writes(),
-            std::slice::from_ref(song),
-            None,
-            db::now_micros(),
-        )
-        .await?;
+        let mut tx = self.db.begin().await?;
+        let stored =
+            insert_songs(&mut tx, std::slice::from_ref(song), None, db::now_micros()).await?;
+        tx.commit().await?;
         Ok(stored.into_iter().next().expect("one song in, one out"))
     }
 
@@ -109,17 +105,16 @@ impl SongStore {
         let _span = telemetry::transaction("insert_album");
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
-        let mut tx = self.db.writes().begin().await?;
-        sqlx::query("INSERT INTO albums (id, title, genre, theme, cover, create_time) VALUES ($1, $2, $3, $4, $5, $6)")
+        let mut tx = self.db.begin().await?;
+        let insert = Statement::new("INSERT INTO albums (id, title, genre, theme, cover, create_time) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id.to_string())
             .bind(album.title)
             .bind(album.genre)
             .bind(album.theme)
             .bind(album.cover.encode_to_vec())
-            .bind(create_time)
-            .execute(&mut *tx)
-            .await?;
-        let songs = insert_songs(&mut *tx, album.songs, Some(id), create_time).await?;
+            .bind(create_time);
+        tx.execute(&insert).await?;
+        let songs = insert_songs(&mut tx, album.songs, Some(id), create_time).await?;
         let stored = Album {
             id: id.to_string(),
             title: album.title.to_owned(),
@@ -306,10 +301,10 @@ impl SongStore {
 }
 
 /// Inserts `songs` in one statement, as tracks 1, 2, … of `album_id` (or of no album),
-/// and returns them as stored. One statement, not one per song: on SQLite each is a
-/// round trip to the connection's thread.
-async fn insert_songs<'e>(
-    executor: impl Executor<'e, Database = Any>,
+/// and returns them as stored. One statement, not one per song: on PostgreSQL each is
+/// a round trip to the server.
+async fn insert_songs(
+    tx: &mut WriteTx,
     songs: &[NewSong<'_>],
     album_id: Option<Uuid>,
     create_time: i64,
@@ -338,9 +333,9 @@ async fn insert_songs<'e>(
             model: song.model.to_owned(),
         })
         .collect();
-    let mut query = sqlx::query(&sql);
-    for ((track, song), stored) in (1..).zip(songs).zip(&stored) {
-        query = query
+    let mut insert = Statement::new(sql);
+    for ((track, song), stored) in (1i32..).zip(songs).zip(&stored) {
+        insert = insert
             .bind(stored.id.as_str())
             .bind(album_id.as_deref())
             .bind(track)
@@ -352,7 +347,7 @@ async fn insert_songs<'e>(
             .bind(song.model)
             .bind(create_time);
     }
-    query.execute(executor).await?;
+    tx.execute(&insert).await?;
     Ok(stored)
 }
 
