@@ -446,6 +446,38 @@ mod tests {
         assert_eq!(body, "cd");
     }
 
+    /// Two processes on one file (replicas sharing a volume): a writer finding the file
+    /// locked by the other's transaction waits for it, off the runtime's threads, and
+    /// then writes; nothing is refused as busy.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_waits_for_another_process_writing_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = notes_database(dir.path()).await;
+        let second = notes_database(dir.path()).await;
+        let note = |body: &str| Statement::new("INSERT INTO notes (body) VALUES ($1)").bind(body);
+        let mut holding = first.begin().await.unwrap();
+        holding.execute(&note("first")).await.unwrap();
+        let waiting = tokio::spawn(async move { second.execute(&note("second")).await });
+        // Meanwhile the runtime still runs other tasks.
+        let ticks = tokio::spawn(async {
+            for _ in 0..10 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(2), ticks)
+            .await
+            .expect("the runtime keeps running tasks while a writer waits")
+            .unwrap();
+        assert!(!waiting.is_finished(), "the file is still locked");
+        holding.commit().await.unwrap();
+        assert_eq!(waiting.await.unwrap().unwrap(), 1);
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
+            .fetch_one(first.reads())
+            .await
+            .unwrap();
+        assert_eq!(count, 2);
+    }
+
     #[test]
     fn timestamps_keep_microseconds() {
         let stamp = timestamp(1_700_000_000_123_456);
