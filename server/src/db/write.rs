@@ -40,15 +40,14 @@ pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Commits between two passive checkpoints of the write-ahead log.
 const CHECKPOINT_EVERY: u32 = 256;
 
-/// A value bound to a statement's placeholder.
+/// A value bound to a statement's placeholder. `NULL` is a text one: PostgreSQL takes
+/// a parameter's type from its value, and the nullable columns hold text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    /// SQL `NULL`.
-    Null,
     /// An integer (`BIGINT`).
     Int(i64),
-    /// Text.
-    Text(String),
+    /// Text, or `NULL`.
+    Text(Option<String>),
     /// Bytes (`BLOB`, `BYTEA`).
     Blob(Vec<u8>),
 }
@@ -67,19 +66,25 @@ impl From<i32> for Value {
 
 impl From<&str> for Value {
     fn from(value: &str) -> Self {
-        Self::Text(value.to_owned())
+        Self::Text(Some(value.to_owned()))
     }
 }
 
 impl From<&String> for Value {
     fn from(value: &String) -> Self {
-        Self::Text(value.clone())
+        Self::Text(Some(value.clone()))
     }
 }
 
 impl From<String> for Value {
     fn from(value: String) -> Self {
-        Self::Text(value)
+        Self::Text(Some(value))
+    }
+}
+
+impl From<Option<&str>> for Value {
+    fn from(value: Option<&str>) -> Self {
+        Self::Text(value.map(str::to_owned))
     }
 }
 
@@ -95,18 +100,12 @@ impl From<&[u8]> for Value {
     }
 }
 
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(value: Option<T>) -> Self {
-        value.map_or(Self::Null, Into::into)
-    }
-}
-
 impl rusqlite::ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match self {
-            Self::Null => ValueRef::Null,
             Self::Int(value) => ValueRef::Integer(*value),
-            Self::Text(value) => ValueRef::Text(value.as_bytes()),
+            Self::Text(Some(value)) => ValueRef::Text(value.as_bytes()),
+            Self::Text(None) => ValueRef::Null,
             Self::Blob(value) => ValueRef::Blob(value),
         }))
     }
@@ -139,9 +138,8 @@ impl Statement {
         self.values
             .iter()
             .fold(sqlx::query(&self.sql), |query, value| match value {
-                Value::Null => query.bind(None::<i64>),
                 Value::Int(value) => query.bind(*value),
-                Value::Text(value) => query.bind(value.as_str()),
+                Value::Text(value) => query.bind(value.as_deref()),
                 Value::Blob(value) => query.bind(value.as_slice()),
             })
     }
