@@ -80,14 +80,18 @@ impl CoverStore {
             model.to_owned(),
             create_time,
         );
-        let mut tx = self.db.begin().await?;
-        tx.execute(&insert).await?;
-        if let Some(claim) = &claim {
-            claim.complete(&mut tx, &cover).await?;
-        }
-        tx.commit().await?;
-        if let Some(claim) = claim {
-            claim.settle();
+        match claim {
+            // One statement is its own transaction.
+            None => {
+                self.db.execute(&insert).await?;
+            }
+            Some(claim) => {
+                let mut tx = self.db.begin().await?;
+                tx.execute(&insert).await?;
+                claim.complete(&mut tx, &cover).await?;
+                tx.commit().await?;
+                claim.settle();
+            }
         }
         Ok(cover)
     }

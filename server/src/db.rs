@@ -105,14 +105,25 @@ impl Database {
     }
 
     /// Runs one statement as a transaction of its own; returns how many rows it
-    /// changed.
+    /// changed. On PostgreSQL that is one round trip, with no `BEGIN` or `COMMIT`.
     pub async fn execute(&self, statement: &Statement) -> Result<u64, sqlx::Error> {
-        let mut tx = self.begin().await?;
-        let changed = tx.execute(statement).await?;
-        tx.commit().await?;
-        Ok(changed)
+        match &self.writes {
+            Writes::Sqlite(writer) => {
+                let mut tx = writer.begin().await?;
+                let changed = tx.execute(statement).await?;
+                tx.commit().await?;
+                Ok(changed)
+            }
+            Writes::Pool(pool) => Ok(statement.sqlx().execute(pool).await?.rows_affected()),
+        }
     }
 }
+
+/// How every SQLite connection is set up, reading or writing: WAL lets readers run
+/// while the writer commits; NORMAL is durable in WAL but for a power loss (see the
+/// module); SQLite leaves foreign keys off unless asked.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 /// Connections for reads on SQLite (and for everything on PostgreSQL).
 const SQLITE_READERS: u32 = 8;
@@ -163,8 +174,8 @@ async fn pool(
         .max_connections(connections)
         // sqlx pings a connection before lending it out. A SQLite connection is a file
         // handle in this process that cannot go away, and each ping is a round trip to
-        // its worker thread (two context switches): a quarter of an album's database
-        // work. PostgreSQL connections cross a network and may be cut: they are tested.
+        // its worker thread (two context switches) in front of every read. PostgreSQL
+        // connections cross a network and may be cut: they are tested.
         .test_before_acquire(!is_sqlite)
         // A write waits behind the writes queued before it; at the stores' speed that
         // is milliseconds, so this bound is only reached when the database is stuck.
@@ -172,14 +183,11 @@ async fn pool(
         .after_connect(move |connection, _| {
             Box::pin(async move {
                 if is_sqlite {
-                    // WAL lets readers run while a writer commits; NORMAL is durable in
-                    // WAL but for a power loss (see the module); the busy timeout makes a
-                    // writer of another process wait instead of failing; SQLite leaves
-                    // foreign keys off unless asked.
+                    // The busy timeout makes a migration wait for another process's
+                    // instead of failing.
                     connection
                         .execute(&*format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+                            "{SQLITE_PRAGMAS} PRAGMA busy_timeout = {};",
                             write::BUSY_TIMEOUT.as_millis()
                         ))
                         .await?;

@@ -7,7 +7,7 @@ use prost::Message;
 use sqlx::{Row, any::AnyRow};
 use superstar_proto::v1::{Album, Cover, Song};
 use superstar_server::{
-    db::{self, Statement, WriteTx},
+    db::{self, Statement},
     idempotency::{Claim, ClaimError},
     telemetry,
 };
@@ -88,10 +88,9 @@ impl SongStore {
 
     /// Stores a song that belongs to no album.
     pub async fn insert_song(&self, song: &NewSong<'_>) -> Result<Song, sqlx::Error> {
-        let mut tx = self.db.begin().await?;
-        let stored =
-            insert_songs(&mut tx, std::slice::from_ref(song), None, db::now_micros()).await?;
-        tx.commit().await?;
+        // One statement is its own transaction.
+        let (insert, stored) = insert_songs(std::slice::from_ref(song), None, db::now_micros());
+        self.db.execute(&insert).await?;
         Ok(stored.into_iter().next().expect("one song in, one out"))
     }
 
@@ -114,7 +113,8 @@ impl SongStore {
             .bind(album.cover.encode_to_vec())
             .bind(create_time);
         tx.execute(&insert).await?;
-        let songs = insert_songs(&mut tx, album.songs, Some(id), create_time).await?;
+        let (insert, songs) = insert_songs(album.songs, Some(id), create_time);
+        tx.execute(&insert).await?;
         let stored = Album {
             id: id.to_string(),
             title: album.title.to_owned(),
@@ -300,15 +300,14 @@ impl SongStore {
     }
 }
 
-/// Inserts `songs` in one statement, as tracks 1, 2, … of `album_id` (or of no album),
-/// and returns them as stored. One statement, not one per song: on PostgreSQL each is
-/// a round trip to the server.
-async fn insert_songs(
-    tx: &mut WriteTx,
+/// The one statement that inserts `songs` as tracks 1, 2, … of `album_id` (or of no
+/// album), and the songs as it stores them. One statement, not one per song: on
+/// PostgreSQL each is a round trip to the server.
+fn insert_songs(
     songs: &[NewSong<'_>],
     album_id: Option<Uuid>,
     create_time: i64,
-) -> Result<Vec<Song>, sqlx::Error> {
+) -> (Statement, Vec<Song>) {
     const COLUMNS: usize = 10;
     let mut sql = String::from(
         "INSERT INTO songs (id, album_id, track, title, genre, genre_key, theme, lyrics, model, create_time) VALUES ",
@@ -347,8 +346,7 @@ async fn insert_songs(
             .bind(song.model)
             .bind(create_time);
     }
-    tx.execute(&insert).await?;
-    Ok(stored)
+    (insert, stored)
 }
 
 /// An album from its row (of [`ALBUM_COLUMNS`]) and its songs in track order.

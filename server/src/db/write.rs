@@ -134,7 +134,7 @@ impl Statement {
         self
     }
 
-    fn sqlx(&self) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
+    pub(super) fn sqlx(&self) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
         self.values
             .iter()
             .fold(sqlx::query(&self.sql), |query, value| match value {
@@ -182,12 +182,11 @@ impl SqliteWriter {
     /// Opens `path` for writing (the schema is already migrated).
     pub(super) fn open(path: &std::path::Path, reads: AnyPool) -> rusqlite::Result<Self> {
         let connection = rusqlite::Connection::open(path)?;
-        // WAL and NORMAL as the module `db` says; no checkpoint on commit (see above);
-        // foreign keys on, as on sqlx's connections.
-        connection.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA wal_autocheckpoint = 0; PRAGMA foreign_keys = ON;",
-        )?;
+        // As sqlx's connections are, but for checkpoints (see above).
+        connection.execute_batch(&format!(
+            "{} PRAGMA wal_autocheckpoint = 0;",
+            super::SQLITE_PRAGMAS
+        ))?;
         connection.busy_timeout(Duration::ZERO)?;
         connection.set_prepared_statement_cache_capacity(64);
         Ok(Self {
