@@ -456,8 +456,9 @@ mod tests {
 
     /// Two processes on one file (replicas sharing a volume): a writer finding the file
     /// locked by the other's transaction waits for it, off the runtime's threads, and
-    /// then writes; nothing is refused as busy.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// then writes; nothing is refused as busy. One worker: were the wait done on it,
+    /// no other task would run meanwhile.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
     async fn a_writer_waits_for_another_process_writing_the_same_file() {
         let dir = tempfile::tempdir().unwrap();
         let first = notes_database(dir.path()).await;
