@@ -13,6 +13,7 @@ mod comments;
 pub mod envoy;
 pub mod profile;
 pub mod settings;
+pub mod template;
 pub mod yaml;
 
 use std::{io, path::Path};
@@ -476,5 +477,93 @@ mod tests {
             ["envoy-local.yaml", "superstar.pb"],
             "no temporary file left"
         );
+    }
+}
+#[cfg(test)]
+mod same_config {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn variants() -> Vec<(&'static str, GatewaySettings)> {
+        [
+            ("plain", vec![]),
+            (
+                "traced, replicas, every setting changed",
+                vec![
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+                    ("SONG_PRODUCER_REPLICAS", "3"),
+                    ("COVER_DESIGNER_REPLICAS", "2"),
+                    ("MODEL_RATE_PER_SECOND", "3"),
+                    ("MODEL_BURST", "7"),
+                    ("READ_RATE_PER_SECOND", "9"),
+                    ("READ_BURST", "11"),
+                    ("GATEWAY_PORT", "9443"),
+                    ("GATEWAY_MAX_HEAP_MB", "512"),
+                    ("GATEWAY_MAX_CONNECTIONS", "77"),
+                ],
+            ),
+        ]
+        .into_iter()
+        .map(|(name, extra)| {
+            let mut variables = BTreeMap::from([(
+                "SUPERSTAR_API_KEYS".to_owned(),
+                "web:web-key-0123456789,cli:#key:0123456789\"'\\{{x}}".to_owned(),
+            )]);
+            for (key, value) in extra {
+                variables.insert(key.into(), value.into());
+            }
+            (name, GatewaySettings::from_variables(&variables).unwrap())
+        })
+        .collect()
+    }
+
+    /// Walks both configs side by side and names the first field that differs.
+    fn compare(path: &str, old: &serde_json::Value, new: &serde_json::Value) {
+        use serde_json::Value;
+        match (old, new) {
+            (Value::Object(a), Value::Object(b)) => {
+                let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+                for key in keys {
+                    match (a.get(key), b.get(key)) {
+                        (Some(x), Some(y)) => compare(&format!("{path}.{key}"), x, y),
+                        (x, y) => panic!("{path}.{key}: {x:?} before, {y:?} now"),
+                    }
+                }
+            }
+            (Value::Array(a), Value::Array(b)) => {
+                assert_eq!(a.len(), b.len(), "{path}: lengths");
+                for (index, (x, y)) in a.iter().zip(b).enumerate() {
+                    compare(&format!("{path}[{index}]"), x, y);
+                }
+            }
+            // YAML reads `180s` and `"180s"` alike; numbers compare as numbers.
+            (Value::Number(a), Value::Number(b)) => {
+                assert_eq!(a.as_f64(), b.as_f64(), "{path}")
+            }
+            (a, b) => assert_eq!(a, b, "{path}"),
+        }
+    }
+
+    /// The template renders the config the typed renderer did, field for field, for
+    /// both profiles, with tracing and replicas off and on.
+    #[test]
+    fn the_template_renders_the_same_config_as_the_typed_renderer() {
+        for (name, settings) in variants() {
+            for profile in Profile::ALL {
+                let old: serde_json::Value =
+                    serde_yaml_ng::from_str(&render(&settings, profile)).unwrap();
+                let new: serde_json::Value = serde_yaml_ng::from_str(&template::render(
+                    &settings, profile,
+                ))
+                .unwrap_or_else(|error| {
+                    panic!(
+                        "{name}, {}: {error}\n{}",
+                        profile.name(),
+                        template::render(&settings, profile)
+                    )
+                });
+                compare(&format!("{name}, {}", profile.name()), &old, &new);
+            }
+        }
     }
 }
