@@ -55,7 +55,7 @@ COPY --from=builder /out/song-producer /usr/local/bin/service
 FROM envoyproxy/envoy:v1.40.0 AS gateway
 COPY --from=builder /out/gateway-config /usr/local/bin/gateway-config
 COPY envoy/entrypoint.sh /usr/local/bin/superstar-gateway
-# The studio: the web page Envoy serves itself (see gateway-config, envoy/studio.rs).
+# The studio: the web page Envoy serves itself (its routes are in envoy/envoy.yaml.j2).
 COPY studio /etc/superstar/studio
 # gateway-config writes the rendered config (it holds the API keys) and the descriptor
 # set here at start. The container runs as the user compose names, so the folder is

@@ -4,7 +4,7 @@ use prost::Message;
 use sqlx::{Row, any::AnyRow};
 use superstar_proto::v1::Cover;
 use superstar_server::{
-    db::{self, Statement},
+    db,
     idempotency::{self, Claim, RequestId},
     telemetry,
 };
@@ -56,7 +56,7 @@ impl CoverStore {
         let _span = telemetry::transaction("insert_cover");
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
-        let insert = Statement::new(
+        let insert = sqlx::query(
             "INSERT INTO covers (id, description, title, genre, mime_type, width, height, image, revised_prompt, model, create_time) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
@@ -83,11 +83,11 @@ impl CoverStore {
         match claim {
             // One statement is its own transaction.
             None => {
-                self.db.execute(&insert).await?;
+                insert.execute(self.db.writes()).await?;
             }
             Some(claim) => {
-                let mut tx = self.db.begin().await?;
-                tx.execute(&insert).await?;
+                let mut tx = self.db.writes().begin().await?;
+                insert.execute(&mut *tx).await?;
                 claim.complete(&mut tx, &cover).await?;
                 tx.commit().await?;
                 claim.settle();
@@ -99,14 +99,16 @@ impl CoverStore {
     /// Withdraws `client`'s order `id` (see [`idempotency::withdraw`]): the cover it
     /// made, if any, is deleted in the same transaction.
     pub async fn withdraw(&self, client: &str, id: RequestId) -> Result<Option<Uuid>, Error> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.writes().begin().await?;
         let made = match idempotency::withdraw(&mut tx, client, id).await? {
             Some(reply) => Some(Cover::decode(reply.as_slice()).map_err(sqlx_decode)?),
             None => None,
         };
         let deleted = match made {
             Some(cover) => {
-                tx.execute(&Statement::new("DELETE FROM covers WHERE id = $1").bind(&cover.id))
+                sqlx::query("DELETE FROM covers WHERE id = $1")
+                    .bind(&cover.id)
+                    .execute(&mut *tx)
                     .await?;
                 Some(Uuid::parse_str(&cover.id).map_err(sqlx_decode)?)
             }

@@ -1,7 +1,5 @@
 //! What the gateway fronts, and where: the two services, and the two ways of running them.
 
-use crate::envoy::DataSource;
-
 /// Where the gateway runs: the two differ only in addresses and file paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -53,61 +51,21 @@ impl Profile {
             Self::Local => "envoy/generated/superstar.pb",
         }
     }
-
-    pub(crate) fn listen_address(self) -> &'static str {
-        match self {
-            // Inside the container; compose publishes the port.
-            Self::Compose => "0.0.0.0",
-            Self::Local => "127.0.0.1",
-        }
-    }
-
-    pub(crate) fn upstream_host(self, upstream: &Upstream) -> &'static str {
-        match self {
-            Self::Compose => upstream.host,
-            Self::Local => "127.0.0.1",
-        }
-    }
-
-    pub(crate) fn discovery(self) -> &'static str {
-        match self {
-            Self::Compose => "STRICT_DNS",
-            Self::Local => "STATIC",
-        }
-    }
-
-    pub(crate) fn cert(self, file: &str) -> DataSource {
-        DataSource {
-            filename: format!("{}/{file}", self.certs_dir()),
-        }
-    }
 }
 
 /// A service behind the gateway.
 #[derive(Debug)]
 pub struct Upstream {
-    /// The cluster's name.
-    pub cluster: &'static str,
     /// The compose service name, which is also the certificate's subjectAltName.
     pub host: &'static str,
-    /// The gRPC port.
+    /// The gRPC port; under `bin/up` replica N (from 0) listens on `port + 10 N`.
     pub port: u16,
-    /// The fully qualified gRPC service.
+    /// The fully qualified gRPC service, which its health check asks about.
     pub service: &'static str,
-}
-
-impl Upstream {
-    /// The port of replica `index` (from 0) under `bin/up`: `port`, then 10 up for each
-    /// further replica (50051, 50061 … for the song producer; 50052, 50062 … for the
-    /// cover designer). Compose runs every replica on `port`, each at its own address.
-    pub fn replica_port(&self, index: u16) -> u16 {
-        self.port + 10 * index
-    }
 }
 
 /// The song producer.
 pub const SONG_PRODUCER: Upstream = Upstream {
-    cluster: "song_producer",
     host: "song-producer",
     port: 50051,
     service: superstar_proto::SONG_PRODUCER,
@@ -115,27 +73,7 @@ pub const SONG_PRODUCER: Upstream = Upstream {
 
 /// The cover designer.
 pub const COVER_DESIGNER: Upstream = Upstream {
-    cluster: "cover_designer",
     host: "cover-designer",
     port: 50052,
     service: superstar_proto::COVER_DESIGNER,
 };
-
-/// Both services, in the order their clusters are written.
-pub const UPSTREAMS: [&Upstream; 2] = [&SONG_PRODUCER, &COVER_DESIGNER];
-
-/// The header Envoy forwards the authenticated client's name in.
-pub const CLIENT_HEADER: &str = "x-superstar-client";
-
-/// The admin interface's port, on 127.0.0.1 only.
-pub const ADMIN_PORT: u16 = 9901;
-
-/// The RPCs that call a model: they cost money and are rate-limited hard.
-pub const MODEL_RPCS: [(&Upstream, &str); 6] = [
-    (&SONG_PRODUCER, "MakeMeSuperstar"),
-    (&SONG_PRODUCER, "StreamAlbum"),
-    (&SONG_PRODUCER, "GenerateLyrics"),
-    (&SONG_PRODUCER, "CompileAlbum"),
-    (&SONG_PRODUCER, "Jam"),
-    (&COVER_DESIGNER, "DesignCover"),
-];

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::envoy::Collector;
 pub use superstar_settings::SettingError;
 
 /// A client allowed through the gateway, and its API key.
@@ -45,8 +44,8 @@ pub struct GatewaySettings {
     pub max_heap_mib: u32,
     /// `SONG_PRODUCER_REPLICAS`, default 1, at most [`MAX_REPLICAS`]: how many song
     /// producers `bin/up` starts, each on its own port (see
-    /// [`Upstream::replica_port`](crate::profile::Upstream::replica_port)). Compose finds
-    /// its replicas by DNS instead, so only the local profile reads it.
+    /// [`Upstream::port`](crate::profile::Upstream::port)). Compose finds its replicas by
+    /// DNS instead, so only the local profile reads it.
     pub song_producer_replicas: u16,
     /// `COVER_DESIGNER_REPLICAS`: the same for the cover designer.
     pub cover_designer_replicas: u16,
@@ -130,6 +129,36 @@ impl GatewaySettings {
                     })
                 })
                 .transpose()?,
+        })
+    }
+}
+
+/// Where the trace collector listens, parsed from `OTEL_EXPORTER_OTLP_ENDPOINT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collector {
+    /// Its host name or address.
+    pub host: String,
+    /// Its OTLP/gRPC port.
+    pub port: u16,
+}
+
+impl Collector {
+    /// Parses `http://host:port` (the port defaults to 4317, OTLP/gRPC's; a trailing
+    /// `/` is allowed).
+    pub fn parse(endpoint: &str) -> Option<Self> {
+        let authority = endpoint.strip_prefix("http://")?.trim_end_matches('/');
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, port.parse().ok()?),
+            _ => (authority, 4317),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let valid = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:".contains(c));
+        valid.then(|| Self {
+            host: host.to_owned(),
+            port,
         })
     }
 }
@@ -258,6 +287,27 @@ mod tests {
             let error = settings(&[("SUPERSTAR_API_KEYS", bad)]).unwrap_err();
             assert_eq!(error.name, "SUPERSTAR_API_KEYS", "{bad:?}");
             assert!(!error.reason.contains("0123456789abcdef"));
+        }
+    }
+
+    #[test]
+    fn collector_endpoints_parse() {
+        let parsed = |endpoint| Collector::parse(endpoint).map(|c| (c.host, c.port));
+        assert_eq!(parsed("http://jaeger:4317"), Some(("jaeger".into(), 4317)));
+        assert_eq!(
+            parsed("http://127.0.0.1:9999/"),
+            Some(("127.0.0.1".into(), 9999))
+        );
+        assert_eq!(parsed("http://collector"), Some(("collector".into(), 4317)));
+        assert_eq!(parsed("http://[::1]:4317"), Some(("::1".into(), 4317)));
+        for bad in [
+            "https://jaeger:4317",
+            "jaeger:4317",
+            "http://",
+            "http://a b:1",
+            "http://x:port",
+        ] {
+            assert_eq!(parsed(bad), None, "{bad}");
         }
     }
 

@@ -13,25 +13,21 @@
 //!
 //! SQLite lets one writer in at a time. Left to SQLite, concurrent writers each begin a
 //! transaction and then sleep in its busy handler (1, 2, 5 … 100 ms steps) until the
-//! file is free: the slow tail of every write. So a [`Database`] on a SQLite file has
-//! one writing connection, which writes take in the order they came (see [`write`]
-//! for how it runs them), while reads run beside it on a pool of their own (WAL:
-//! readers never wait for the writer). The busy timeout stays for writers of other
-//! processes on the same file (replicas sharing a volume). `synchronous=NORMAL`,
-//! SQLite's advice for WAL: a commit survives the process crashing; only the last
-//! commits may be lost if the machine loses power. PostgreSQL queues writers itself:
-//! reads and writes share its pool.
+//! file is free: the slow tail of every write. So a [`Database`] on SQLite has two
+//! pools: writes queue for its one connection, in the order they came, while reads run
+//! beside them on the others (WAL: readers never wait for the writer). The busy timeout
+//! stays for writers of other processes on the same file (replicas sharing a volume).
+//! `synchronous=NORMAL`, SQLite's advice for WAL: a commit survives the process
+//! crashing; only the last commits may be lost if the machine loses power. PostgreSQL
+//! queues writers itself: both pools are one.
 
-mod write;
-
-use std::{path::Path, str::FromStr, sync::Arc, time::Duration};
+use std::{path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
     AnyPool, Executor,
     any::{AnyConnectOptions, AnyPoolOptions},
     migrate::Migrator,
 };
-pub use write::{Statement, Value, WriteTx};
 
 /// The two schemas of a service.
 pub struct Migrations {
@@ -61,9 +57,6 @@ pub enum DbError {
     /// A migration failed.
     #[error("cannot migrate the database: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
-    /// The SQLite file cannot be opened for writing.
-    #[error("DATABASE_URL: cannot open the SQLite file for writing: {0}")]
-    Writer(#[source] rusqlite::Error),
     /// The SQLite migration lock cannot be taken.
     #[error("DATABASE_URL: cannot lock {path} to migrate: {source}")]
     Lock {
@@ -74,19 +67,11 @@ pub enum DbError {
     },
 }
 
-/// A service's database: the pool reads use, and where writes go.
+/// A service's database: the pool reads use, and the one writes queue on.
 #[derive(Debug, Clone)]
 pub struct Database {
     reads: AnyPool,
-    writes: Writes,
-}
-
-#[derive(Debug, Clone)]
-enum Writes {
-    /// A SQLite file's one writing connection.
-    Sqlite(Arc<write::SqliteWriter>),
-    /// PostgreSQL's pool, or an in-memory SQLite database's one connection.
-    Pool(AnyPool),
+    writes: AnyPool,
 }
 
 impl Database {
@@ -95,35 +80,12 @@ impl Database {
         &self.reads
     }
 
-    /// Begins a write transaction. On a SQLite file, writers wait their turn here,
-    /// in the order they came, instead of in SQLite's busy handler.
-    pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
-        match &self.writes {
-            Writes::Sqlite(writer) => writer.begin().await,
-            Writes::Pool(pool) => WriteTx::on_pool(pool).await,
-        }
-    }
-
-    /// Runs one statement as a transaction of its own; returns how many rows it
-    /// changed. On PostgreSQL that is one round trip, with no `BEGIN` or `COMMIT`.
-    pub async fn execute(&self, statement: &Statement) -> Result<u64, sqlx::Error> {
-        match &self.writes {
-            Writes::Sqlite(writer) => {
-                let mut tx = writer.begin().await?;
-                let changed = tx.execute(statement).await?;
-                tx.commit().await?;
-                Ok(changed)
-            }
-            Writes::Pool(pool) => Ok(statement.sqlx().execute(pool).await?.rows_affected()),
-        }
+    /// Where writes and transactions that write go: on SQLite one connection, so
+    /// writers wait their turn in the application instead of in SQLite's busy handler.
+    pub fn writes(&self) -> &AnyPool {
+        &self.writes
     }
 }
-
-/// How every SQLite connection is set up, reading or writing: WAL lets readers run
-/// while the writer commits; NORMAL is durable in WAL but for a power loss (see the
-/// module); SQLite leaves foreign keys off unless asked.
-const SQLITE_PRAGMAS: &str =
-    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 /// Connections for reads on SQLite (and for everything on PostgreSQL).
 const SQLITE_READERS: u32 = 8;
@@ -142,27 +104,50 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<Database, DbE
         return Err(DbError::Scheme);
     };
     let options = AnyConnectOptions::from_str(&url).map_err(DbError::Connect)?;
-    let reads = match (is_sqlite, sqlite_file) {
+    let database = if is_sqlite && sqlite_file.is_none() {
         // In memory, each connection would be a database of its own: one for all.
-        (true, None) => pool(&options, 1, true).await?,
-        (true, Some(_)) => pool(&options, SQLITE_READERS, true).await?,
-        (false, _) => pool(&options, POSTGRES_CONNECTIONS, false).await?,
+        let pool = pool(&options, 1, true).await?;
+        Database {
+            reads: pool.clone(),
+            writes: pool,
+        }
+    } else if is_sqlite {
+        Database {
+            reads: pool(&options, SQLITE_READERS, true).await?,
+            writes: pool(&options, 1, true).await?,
+        }
+    } else {
+        let pool = pool(&options, POSTGRES_CONNECTIONS, false).await?;
+        Database {
+            reads: pool.clone(),
+            writes: pool,
+        }
     };
-    {
-        let _lock = match sqlite_file {
-            Some(file) => Some(lock_for_migrating(file).await?),
-            None => None,
-        };
-        migrator.run(&reads).await.map_err(DbError::Migrate)?;
-    }
-    let writes = match sqlite_file {
-        Some(file) => Writes::Sqlite(Arc::new(
-            write::SqliteWriter::open(file, reads.clone()).map_err(DbError::Writer)?,
-        )),
-        None => Writes::Pool(reads.clone()),
+    let _lock = match sqlite_file {
+        Some(file) => Some(lock_for_migrating(file).await?),
+        None => None,
     };
-    Ok(Database { reads, writes })
+    migrator
+        .run(database.writes())
+        .await
+        .map_err(DbError::Migrate)?;
+    Ok(database)
 }
+
+/// How every SQLite connection is set up:
+/// - WAL lets readers run while a writer commits; NORMAL is durable in WAL but for a
+///   power loss (see the module).
+/// - The WAL is checkpointed into the database every 1,000 pages (SQLite's default, said
+///   out loud) and cut back to 64 MiB after a checkpoint: cover images are MBs each, and
+///   without a limit the file keeps its largest size for ever.
+/// - The busy timeout makes a writer of another process (replicas sharing a volume) wait
+///   up to 5 s instead of failing. sqlx runs each SQLite connection on a thread of its
+///   own, so that wait never holds a runtime thread, and a caller whose deadline passes
+///   stops waiting for it.
+/// - SQLite leaves foreign keys off unless asked.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+    PRAGMA wal_autocheckpoint = 1000; PRAGMA journal_size_limit = 67108864; \
+    PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
 
 /// A pool of up to `connections`, set up for SQLite when `is_sqlite`.
 async fn pool(
@@ -174,8 +159,8 @@ async fn pool(
         .max_connections(connections)
         // sqlx pings a connection before lending it out. A SQLite connection is a file
         // handle in this process that cannot go away, and each ping is a round trip to
-        // its worker thread (two context switches) in front of every read. PostgreSQL
-        // connections cross a network and may be cut: they are tested.
+        // its worker thread (two context switches): a quarter of an album's database
+        // work. PostgreSQL connections cross a network and may be cut: they are tested.
         .test_before_acquire(!is_sqlite)
         // A write waits behind the writes queued before it; at the stores' speed that
         // is milliseconds, so this bound is only reached when the database is stuck.
@@ -183,14 +168,7 @@ async fn pool(
         .after_connect(move |connection, _| {
             Box::pin(async move {
                 if is_sqlite {
-                    // The busy timeout makes a migration wait for another process's
-                    // instead of failing.
-                    connection
-                        .execute(&*format!(
-                            "{SQLITE_PRAGMAS} PRAGMA busy_timeout = {};",
-                            write::BUSY_TIMEOUT.as_millis()
-                        ))
-                        .await?;
+                    connection.execute(SQLITE_PRAGMAS).await?;
                 }
                 Ok(())
             })
@@ -342,27 +320,36 @@ mod tests {
     async fn sqlite_writes_queue_on_one_connection_while_reads_run_beside_them() {
         let dir = tempfile::tempdir().unwrap();
         let database = notes_database(dir.path()).await;
-        assert!(matches!(database.writes, Writes::Sqlite(_)));
+        assert_eq!(database.writes().options().get_max_connections(), 1);
         assert_eq!(
             database.reads().options().get_max_connections(),
             SQLITE_READERS
         );
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(database.reads())
-            .await
-            .unwrap();
-        assert_eq!(mode, "wal");
-        // 1 is NORMAL (FULL, SQLite's default, is 2), on the readers and the writer.
-        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(database.reads())
-            .await
-            .unwrap();
-        assert_eq!(synchronous, 1);
-        let note = |body: String| Statement::new("INSERT INTO notes (body) VALUES ($1)").bind(body);
+        for pool in [database.reads(), database.writes()] {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            // 1 is NORMAL (FULL, SQLite's default, is 2).
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(synchronous, 1);
+            let limit: i64 = sqlx::query_scalar("PRAGMA journal_size_limit")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(limit, 64 << 20, "the WAL is cut back after a checkpoint");
+        }
 
         // A write transaction holds the one writer: reads go on, the next write waits.
-        let mut open = database.begin().await.unwrap();
-        open.execute(&note("first".into())).await.unwrap();
+        let mut open = database.writes().begin().await.unwrap();
+        sqlx::query("INSERT INTO notes (body) VALUES ('first')")
+            .execute(&mut *open)
+            .await
+            .unwrap();
         let read = tokio::time::timeout(
             Duration::from_secs(2),
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM notes").fetch_one(database.reads()),
@@ -372,27 +359,28 @@ mod tests {
         .unwrap();
         assert_eq!(read, 0, "the open transaction is not visible");
         let queued = {
-            let database = database.clone();
-            tokio::spawn(async move { database.execute(&note("second".into())).await })
+            let writes = database.writes().clone();
+            tokio::spawn(async move {
+                sqlx::query("INSERT INTO notes (body) VALUES ('second')")
+                    .execute(&writes)
+                    .await
+            })
         };
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(!queued.is_finished(), "the second write waits its turn");
         open.commit().await.unwrap();
-        assert_eq!(queued.await.unwrap().unwrap(), 1);
+        queued.await.unwrap().unwrap();
 
-        // A transaction dropped unfinished leaves nothing, and frees the writer.
-        let mut dropped = database.begin().await.unwrap();
-        dropped.execute(&note("never".into())).await.unwrap();
-        drop(dropped);
-
-        // Many writers at once all commit, one after another, none refused as busy;
-        // enough of them for the passive checkpoints to run.
-        let writers: Vec<_> = (0..600)
+        // Many writers at once all commit, one after another, none refused as busy.
+        let writers: Vec<_> = (0..64)
             .map(|n| {
-                let database = database.clone();
+                let writes = database.writes().clone();
                 tokio::spawn(async move {
-                    let mut tx = database.begin().await?;
-                    tx.execute(&note(format!("note {n}"))).await?;
+                    let mut tx = writes.begin().await?;
+                    sqlx::query("INSERT INTO notes (body) VALUES ($1)")
+                        .bind(format!("note {n}"))
+                        .execute(&mut *tx)
+                        .await?;
                     tx.commit().await
                 })
             })
@@ -404,54 +392,7 @@ mod tests {
             .fetch_one(database.reads())
             .await
             .unwrap();
-        assert_eq!(count, 602);
-    }
-
-    /// A statement binds its values by number wherever they appear, and a failing one
-    /// is an error of the database that names the cause.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn statements_bind_by_number_and_fail_as_database_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let database = notes_database(dir.path()).await;
-        let mut tx = database.begin().await.unwrap();
-        let insert = Statement::new("INSERT INTO notes (id, body) VALUES ($2, $1 || $1)")
-            .bind("ab")
-            .bind(7i64);
-        assert_eq!(tx.execute(&insert).await.unwrap(), 1);
-        let returned = tx
-            .fetch_blob(
-                &Statement::new(
-                    "UPDATE notes SET body = $1 WHERE id = $2 RETURNING CAST(body AS BLOB)",
-                )
-                .bind("cd")
-                .bind(7i64),
-            )
-            .await
-            .unwrap();
-        assert_eq!(returned, Some(Some(b"cd".to_vec())));
-        let none = tx
-            .fetch_blob(&Statement::new(
-                "UPDATE notes SET body = 'x' WHERE id = 8 RETURNING NULL",
-            ))
-            .await
-            .unwrap();
-        assert_eq!(none, None);
-        let duplicate = tx.execute(&insert).await.unwrap_err();
-        let sqlx::Error::Database(error) = duplicate else {
-            panic!("a database error, not {duplicate:?}")
-        };
-        assert!(error.is_unique_violation(), "{error}");
-        let missing = tx
-            .execute(&Statement::new("INSERT INTO notes (body) VALUES ($1)"))
-            .await
-            .unwrap_err();
-        assert!(missing.to_string().contains("parameter"), "{missing}");
-        tx.commit().await.unwrap();
-        let body: String = sqlx::query_scalar("SELECT body FROM notes WHERE id = 7")
-            .fetch_one(database.reads())
-            .await
-            .unwrap();
-        assert_eq!(body, "cd");
+        assert_eq!(count, 66);
     }
 
     /// Two processes on one file (replicas sharing a volume): a writer finding the file
@@ -463,10 +404,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = notes_database(dir.path()).await;
         let second = notes_database(dir.path()).await;
-        let note = |body: &str| Statement::new("INSERT INTO notes (body) VALUES ($1)").bind(body);
-        let mut holding = first.begin().await.unwrap();
-        holding.execute(&note("first")).await.unwrap();
-        let waiting = tokio::spawn(async move { second.execute(&note("second")).await });
+        let insert = "INSERT INTO notes (body) VALUES ('note')";
+        let mut holding = first.writes().begin().await.unwrap();
+        sqlx::query(insert).execute(&mut *holding).await.unwrap();
+        let waiting = tokio::spawn(async move {
+            sqlx::query(insert)
+                .execute(second.writes())
+                .await
+                .map(|done| done.rows_affected())
+        });
         // Meanwhile the runtime still runs other tasks.
         let ticks = tokio::spawn(async {
             for _ in 0..10 {

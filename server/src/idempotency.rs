@@ -35,13 +35,13 @@ use std::{
 
 use prost::Message;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
     call_context::CallContext,
-    db::{self, Database, Statement, WriteTx},
+    db::{self, Database},
     request_fields::InvalidField,
 };
 
@@ -266,7 +266,7 @@ impl RequestIds {
     ) -> Result<Option<Claim>, sqlx::Error> {
         let now = db::now_micros();
         let owner = Uuid::new_v4().to_string();
-        let claim = Statement::new(
+        let claimed = sqlx::query(
             "INSERT INTO request_ids (client, request_id, fingerprint, state, owner, lease_until, response, create_time) \
              VALUES ($1, $2, $3, 'running', $4, $5, NULL, $6) \
              ON CONFLICT (client, request_id) DO UPDATE SET \
@@ -282,8 +282,11 @@ impl RequestIds {
         .bind(&owner)
         .bind(now + micros(lease))
         .bind(now)
-        .bind(now - micros(KEPT_FOR));
-        let claimed = self.db.execute(&claim).await? == 1;
+        .bind(now - micros(KEPT_FOR))
+        .execute(self.db.writes())
+        .await?
+        .rows_affected()
+            == 1;
         Ok(claimed.then(|| Claim {
             db: self.db.clone(),
             client: client.to_owned(),
@@ -324,13 +327,15 @@ impl RequestIds {
         {
             return;
         }
-        let sweep = Statement::new(
+        let swept = sqlx::query(
             "DELETE FROM request_ids WHERE create_time < $1 AND (state <> 'running' OR lease_until < $2)",
         )
         .bind(now - micros(KEPT_FOR))
-        .bind(now);
-        match self.db.execute(&sweep).await {
-            Ok(rows) => tracing::debug!(rows, "old request ids swept"),
+        .bind(now)
+        .execute(self.db.writes())
+        .await;
+        match swept {
+            Ok(done) => tracing::debug!(rows = done.rows_affected(), "old request ids swept"),
             Err(error) => tracing::warn!(%error, "sweeping old request ids failed"),
         }
     }
@@ -363,16 +368,23 @@ pub enum ClaimError {
 impl Claim {
     /// Stores `reply` as the id's answer, in the transaction that stores the results,
     /// so that both commit or neither does. Call [`Claim::settle`] after the commit.
-    pub async fn complete(&self, tx: &mut WriteTx, reply: &impl Message) -> Result<(), ClaimError> {
-        let complete = Statement::new(
+    pub async fn complete(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        reply: &impl Message,
+    ) -> Result<(), ClaimError> {
+        let updated = sqlx::query(
             "UPDATE request_ids SET state = 'done', response = $1 \
              WHERE client = $2 AND request_id = $3 AND owner = $4 AND state = 'running'",
         )
         .bind(reply.encode_to_vec())
         .bind(&self.client)
         .bind(&self.id)
-        .bind(&self.owner);
-        match tx.execute(&complete).await? {
+        .bind(&self.owner)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        match updated {
             1 => Ok(()),
             _ => Err(ClaimError::Lost),
         }
@@ -399,13 +411,14 @@ impl Drop for Claim {
             std::mem::take(&mut self.owner),
         );
         runtime.spawn(async move {
-            let release = Statement::new(
+            let released = sqlx::query(
                 "DELETE FROM request_ids WHERE client = $1 AND request_id = $2 AND owner = $3 AND state = 'running'",
             )
             .bind(client)
             .bind(id)
-            .bind(owner);
-            let released = db.execute(&release).await;
+            .bind(owner)
+            .execute(db.writes())
+            .await;
             if let Err(error) = released {
                 tracing::warn!(%error, "releasing a request id failed; its lease will lapse");
             }
@@ -422,7 +435,7 @@ impl Drop for Claim {
 /// attempt's [`Claim::complete`], so either the attempt completed first (and its reply
 /// comes back here) or it finds the order withdrawn and rolls back.
 pub async fn withdraw(
-    tx: &mut WriteTx,
+    tx: &mut Transaction<'static, Any>,
     client: &str,
     id: RequestId,
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
@@ -430,26 +443,30 @@ pub async fn withdraw(
     loop {
         // Withdrawing twice hands the reply back twice; deleting what it names again
         // deletes nothing.
-        let update = Statement::new(
+        let row = sqlx::query(
             "UPDATE request_ids SET state = 'withdrawn' WHERE client = $1 AND request_id = $2 \
              RETURNING response",
         )
         .bind(client)
-        .bind(&id);
-        if let Some(response) = tx.fetch_blob(&update).await? {
-            return Ok(response);
+        .bind(&id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = row {
+            return row.try_get("response");
         }
         // Never received: leave a withdrawn row, so that an order arriving late is
         // refused. If an attempt claimed the id in between, withdraw that.
-        let insert = Statement::new(
+        let inserted = sqlx::query(
             "INSERT INTO request_ids (client, request_id, fingerprint, state, owner, lease_until, response, create_time) \
              VALUES ($1, $2, $3, 'withdrawn', '', 0, NULL, $4) ON CONFLICT (client, request_id) DO NOTHING",
         )
         .bind(client)
         .bind(&id)
         .bind(Vec::<u8>::new())
-        .bind(db::now_micros());
-        let inserted = tx.execute(&insert).await?;
+        .bind(db::now_micros())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
         if inserted == 1 {
             return Ok(None);
         }

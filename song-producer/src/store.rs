@@ -4,10 +4,10 @@
 //! nothing behind. Songs made on their own (GenerateLyrics, Jam) have no album.
 
 use prost::Message;
-use sqlx::{Row, any::AnyRow};
+use sqlx::{Any, Executor, Row, any::AnyRow};
 use superstar_proto::v1::{Album, Cover, Song};
 use superstar_server::{
-    db::{self, Statement},
+    db,
     idempotency::{Claim, ClaimError},
     telemetry,
 };
@@ -89,8 +89,13 @@ impl SongStore {
     /// Stores a song that belongs to no album.
     pub async fn insert_song(&self, song: &NewSong<'_>) -> Result<Song, sqlx::Error> {
         // One statement is its own transaction.
-        let (insert, stored) = insert_songs(std::slice::from_ref(song), None, db::now_micros());
-        self.db.execute(&insert).await?;
+        let stored = insert_songs(
+            self.db.writes(),
+            std::slice::from_ref(song),
+            None,
+            db::now_micros(),
+        )
+        .await?;
         Ok(stored.into_iter().next().expect("one song in, one out"))
     }
 
@@ -104,17 +109,17 @@ impl SongStore {
         let _span = telemetry::transaction("insert_album");
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
-        let mut tx = self.db.begin().await?;
-        let insert = Statement::new("INSERT INTO albums (id, title, genre, theme, cover, create_time) VALUES ($1, $2, $3, $4, $5, $6)")
+        let mut tx = self.db.writes().begin().await?;
+        sqlx::query("INSERT INTO albums (id, title, genre, theme, cover, create_time) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id.to_string())
             .bind(album.title)
             .bind(album.genre)
             .bind(album.theme)
             .bind(album.cover.encode_to_vec())
-            .bind(create_time);
-        tx.execute(&insert).await?;
-        let (insert, songs) = insert_songs(album.songs, Some(id), create_time);
-        tx.execute(&insert).await?;
+            .bind(create_time)
+            .execute(&mut *tx)
+            .await?;
+        let songs = insert_songs(&mut *tx, album.songs, Some(id), create_time).await?;
         let stored = Album {
             id: id.to_string(),
             title: album.title.to_owned(),
@@ -300,14 +305,15 @@ impl SongStore {
     }
 }
 
-/// The one statement that inserts `songs` as tracks 1, 2, … of `album_id` (or of no
-/// album), and the songs as it stores them. One statement, not one per song: on
-/// PostgreSQL each is a round trip to the server.
-fn insert_songs(
+/// Inserts `songs` in one statement, as tracks 1, 2, … of `album_id` (or of no album),
+/// and returns them as stored. One statement, not one per song: on SQLite each is a
+/// round trip to the connection's thread.
+async fn insert_songs<'e>(
+    executor: impl Executor<'e, Database = Any>,
     songs: &[NewSong<'_>],
     album_id: Option<Uuid>,
     create_time: i64,
-) -> (Statement, Vec<Song>) {
+) -> Result<Vec<Song>, sqlx::Error> {
     const COLUMNS: usize = 10;
     let mut sql = String::from(
         "INSERT INTO songs (id, album_id, track, title, genre, genre_key, theme, lyrics, model, create_time) VALUES ",
@@ -332,9 +338,9 @@ fn insert_songs(
             model: song.model.to_owned(),
         })
         .collect();
-    let mut insert = Statement::new(sql);
-    for ((track, song), stored) in (1i32..).zip(songs).zip(&stored) {
-        insert = insert
+    let mut query = sqlx::query(&sql);
+    for ((track, song), stored) in (1..).zip(songs).zip(&stored) {
+        query = query
             .bind(stored.id.as_str())
             .bind(album_id.as_deref())
             .bind(track)
@@ -346,7 +352,8 @@ fn insert_songs(
             .bind(song.model)
             .bind(create_time);
     }
-    (insert, stored)
+    query.execute(executor).await?;
+    Ok(stored)
 }
 
 /// An album from its row (of [`ALBUM_COLUMNS`]) and its songs in track order.

@@ -11,7 +11,6 @@ use std::{
 };
 
 use futures::StreamExt;
-use gateway_config::envoy::MAX_CONCURRENT_STREAMS;
 use superstar_proto::v1::{
     JamRequest, JamRevise, JamStart, jam_reply::Event, jam_request::Action,
     song_producer_client::SongProducerClient,
@@ -27,7 +26,7 @@ use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use super::{
-    repo,
+    connection_manager, rendered_gateway, repo,
     up::{ALICE, BOB, GATEWAY, Up, gateway_channel, sh, with_key},
 };
 
@@ -335,7 +334,10 @@ async fn one_connection_is_held_to_its_stream_limit() {
             })
         })
         .collect();
-    let limit = MAX_CONCURRENT_STREAMS as usize;
+    let limit =
+        connection_manager(&rendered_gateway())["http2_protocol_options"]["max_concurrent_streams"]
+            .as_u64()
+            .unwrap() as usize;
     let deadline = Instant::now() + Duration::from_secs(30);
     while answered.load(Ordering::SeqCst) < limit {
         assert!(

@@ -48,3 +48,19 @@ fn read_yaml(path: &std::path::Path) -> serde_json::Value {
     value.apply_merge().expect("merge keys resolve");
     serde_json::to_value(value).expect("YAML that is also JSON")
 }
+
+/// The gateway's config as `bin/up` renders it (one client), read as data.
+fn rendered_gateway() -> serde_json::Value {
+    let variables = std::collections::BTreeMap::from([(
+        "SUPERSTAR_API_KEYS".to_owned(),
+        "check:0123456789abcdef0123".to_owned(),
+    )]);
+    let settings = gateway_config::GatewaySettings::from_variables(&variables).unwrap();
+    let text = gateway_config::render(&settings, gateway_config::Profile::Local);
+    serde_yaml_ng::from_str(&text).expect("the rendered config is YAML")
+}
+
+/// The HTTP connection manager of a rendered config: its listener's one filter.
+fn connection_manager(config: &serde_json::Value) -> &serde_json::Value {
+    &config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+}

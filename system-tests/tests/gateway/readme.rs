@@ -275,7 +275,30 @@ pub(super) fn the_readme_tour() -> Value {
 
     // --- The studio: the page and its files, no key needed, under a strict policy ----
     let downloads = tempfile::tempdir().unwrap();
-    for (path, file, content_type) in gateway_config::envoy::STUDIO_FILES {
+    let config = rendered_gateway();
+    let studio_routes = connection_manager(&config)["route_config"]["virtual_hosts"][0]["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|route| route.get("direct_response").is_some());
+    for route in studio_routes {
+        let path = route["match"]["path"].as_str().unwrap();
+        let file = route["direct_response"]["body"]["filename"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("studio/");
+        let header = |name: &str| {
+            route["response_headers_to_add"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h["header"]["key"] == name)
+                .unwrap()["header"]["value"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+        };
+        let (content_type, policy) = (header("content-type"), header("content-security-policy"));
         let body = downloads.path().join(file);
         let headers = ok(&format!(
             "curl -sS --fail --cacert certs/ca.pem -D - -o {} https://localhost:8443{path}",
@@ -292,10 +315,7 @@ pub(super) fn the_readme_tour() -> Value {
             "{headers}"
         );
         assert!(
-            headers.contains(&format!(
-                "content-security-policy: {}",
-                gateway_config::envoy::CONTENT_SECURITY_POLICY.to_lowercase()
-            )),
+            headers.contains(&format!("content-security-policy: {policy}")),
             "{headers}"
         );
         assert_eq!(
