@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use secrecy::SecretString;
 use superstar_openai::Provider;
-use superstar_server::grpc_server::HostSettings;
+use superstar_server::serve::host::HostSettings;
 use superstar_settings::{SettingError, env};
 
 /// The image model asked for when `OPENAI_IMAGE_MODEL` is not set: a GPT image model,

@@ -1,7 +1,7 @@
 //! What a cover is painted from, parsed from a request.
 
 use superstar_proto::v1::DesignCoverRequest;
-use superstar_server::request_fields::{InvalidField, bounded_text};
+use superstar_server::serve::request_fields::{InvalidField, bounded_text};
 
 /// A valid request to paint a cover: a description, and optionally the album's title
 /// and genre. Once built it cannot be invalid, so the painters need not check.

@@ -13,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    superstar_server::entrypoint::main("cover designer", 9102, |shutdown| async move {
+    superstar_server::serve::entrypoint::main("cover designer", 9102, |shutdown| async move {
         let application = startup::build(Settings::from_env()?).await?;
         tracing::info!(
             addr = %application.local_addr(),

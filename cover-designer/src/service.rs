@@ -12,10 +12,10 @@ use superstar_proto::{
     },
 };
 use superstar_server::{
-    call_context::CallContext,
-    idempotency::{Begun, RequestId, RequestIds, RequestKey},
-    request_fields::{InvalidField, resource_id},
-    usage::Usage,
+    calls::call_context::CallContext,
+    serve::request_fields::{InvalidField, resource_id},
+    serve::usage::Usage,
+    storage::idempotency::{Begun, RequestId, RequestIds, RequestKey},
 };
 use tonic::{Request, Response, Status};
 

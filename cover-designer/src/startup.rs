@@ -9,11 +9,11 @@ use superstar_proto::v1::{
     cover_designer_server::CoverDesignerServer,
 };
 use superstar_server::{
-    db::{self, DbError},
-    grpc_server::{
+    serve::host::{
         Application, HostError, MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES, ServiceHost,
     },
-    idempotency::RequestIds,
+    storage::db::{self, DbError},
+    storage::idempotency::RequestIds,
 };
 use superstar_settings::SettingError;
 

@@ -4,9 +4,9 @@ use prost::Message;
 use sqlx::{Row, any::AnyRow};
 use superstar_proto::v1::Cover;
 use superstar_server::{
-    db,
-    idempotency::{self, Claim, RequestId},
-    telemetry,
+    serve::telemetry,
+    storage::db,
+    storage::idempotency::{self, Claim, RequestId},
 };
 use uuid::Uuid;
 

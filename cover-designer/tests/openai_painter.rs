@@ -1,7 +1,7 @@
 //! The OpenAI painter against a wiremock server speaking OpenAI's wire format.
 
 use std::time::Duration;
-use superstar_server::usage::Usage;
+use superstar_server::serve::usage::Usage;
 
 use cover_designer::{
     domain::CoverBrief,

@@ -4,7 +4,9 @@
 use cover_designer::{domain::CoverBrief, error::Error};
 use proptest::prelude::*;
 use superstar_proto::v1::DesignCoverRequest;
-use superstar_server::{call_context::parse_grpc_timeout, request_fields::resource_id};
+use superstar_server::{
+    calls::call_context::parse_grpc_timeout, serve::request_fields::resource_id,
+};
 use tonic::{Code, Status};
 
 fn text() -> impl Strategy<Value = String> {

@@ -5,7 +5,7 @@ use superstar_settings::{SettingError, env};
 
 use secrecy::SecretString;
 use superstar_openai::Provider;
-use superstar_server::{balance::Target, grpc_server::HostSettings, tls::TlsFiles};
+use superstar_server::{calls::balance::Target, serve::host::HostSettings, tls::TlsFiles};
 
 use crate::budget::BudgetSettings;
 
@@ -41,7 +41,7 @@ pub struct CoverDesignerSettings {
     /// separated by commas (`bin/up`'s replicas, each on its own port). A host may also
     /// resolve to several replicas (a scaled compose service, a headless Kubernetes
     /// Service); calls are spread over every healthy one (see
-    /// [`superstar_server::balance`]). Each host must be a subjectAltName of the cover
+    /// [`superstar_server::calls::balance`]). Each host must be a subjectAltName of the cover
     /// designer's certificate.
     pub url: String,
     /// The song producer's client certificate and key (`TLS_CLIENT_CERT`,
@@ -127,7 +127,7 @@ mod tests {
     use std::net::SocketAddr;
 
     use superstar_openai::OpenAiSettings;
-    use superstar_server::grpc_server::{Drain, Limits};
+    use superstar_server::serve::host::{Drain, Limits};
 
     use super::*;
 

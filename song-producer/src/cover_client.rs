@@ -10,12 +10,12 @@
 //! stored, is still being painted, or the answer was lost on the way back.
 //!
 //! Calls are spread over every healthy cover designer replica (see
-//! [`superstar_server::balance`]). Because an order carries its request id, ordering is
+//! [`superstar_server::calls::balance`]). Because an order carries its request id, ordering is
 //! safe to repeat: an order whose connection failed under it (its replica died, or
 //! refused the connection) is sent again, to a replica probed healthy, up to [`DESIGN_ATTEMPTS`]
 //! times. Were the first replica to have claimed the order before dying, the retry
 //! waits for that claim's lease to lapse rather than paint twice (see
-//! [`superstar_server::idempotency`]). With no replica serving, an order fails at once
+//! [`superstar_server::storage::idempotency`]). With no replica serving, an order fails at once
 //! with `UNAVAILABLE` rather than queue until its deadline.
 
 use std::time::Duration;
@@ -25,10 +25,10 @@ use superstar_proto::v1::{
     cover_designer_internal_client::CoverDesignerInternalClient,
 };
 use superstar_server::{
-    balance::{self, Replicas, Target},
-    call_context::CallContext,
-    idempotency::RequestId,
-    telemetry,
+    calls::balance::{self, Replicas, Target},
+    calls::call_context::CallContext,
+    serve::telemetry,
+    storage::idempotency::RequestId,
 };
 use tonic::{
     Code, Status,

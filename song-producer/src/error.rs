@@ -1,8 +1,8 @@
 //! The song producer's errors and the one place they become gRPC statuses.
 
 use superstar_server::{
-    idempotency::{ClaimError, IdempotencyError},
-    request_fields::InvalidField,
+    serve::request_fields::InvalidField,
+    storage::idempotency::{ClaimError, IdempotencyError},
 };
 use tonic::{Code, Status};
 

@@ -2,14 +2,18 @@
 //!
 //! A token is the position after the last song (or album) of a page (its time and id:
 //! both are listed newest first, ties broken by id) bound to the listing it was issued
-//! for (the songs of a genre filter, or [`ALBUMS`]), with a checksum. It is base64url, so it travels in a URL as it is. A token that does not
-//! decode, fails its checksum, or was issued for another genre is `INVALID_ARGUMENT`.
+//! for (the songs of a genre filter, or [`ALBUMS`]), with a checksum (the first 8 bytes
+//! of its SHA-256). It is base64url, so it travels in a URL as it is. A token that does
+//! not decode, fails its checksum, or was issued for another listing is
+//! `INVALID_ARGUMENT`.
 //!
-//! The checksum makes tokens tamper-evident, not secret: the position inside is that of
-//! a song the client has just been shown.
+//! The checksum catches a token cut short, mistyped or taken from another listing; it is
+//! not a signature: anyone who reads this can make a token. That is harmless, as the
+//! position inside is only where a listing the caller may read anyway resumes.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use superstar_server::{request_fields::InvalidField, seed::fnv1a};
+use sha2::{Digest, Sha256};
+use superstar_server::serve::request_fields::InvalidField;
 use uuid::Uuid;
 
 const VERSION: u8 = 1;
@@ -35,7 +39,7 @@ pub fn encode(cursor: Cursor, genre_key: &str) -> String {
     bytes.push(VERSION);
     bytes.extend_from_slice(&cursor.create_time.to_be_bytes());
     bytes.extend_from_slice(cursor.id.as_bytes());
-    bytes.extend_from_slice(&fnv1a(&[genre_key]).to_be_bytes());
+    bytes.extend_from_slice(&digest(&[b"listing", genre_key.as_bytes()]).to_be_bytes());
     let checksum = checksum(&bytes);
     bytes.extend_from_slice(&checksum.to_be_bytes());
     URL_SAFE_NO_PAD.encode(bytes)
@@ -52,7 +56,7 @@ pub fn decode(token: &str, genre_key: &str) -> Result<Cursor, InvalidField> {
     if checksum(payload).to_be_bytes() != sum {
         return Err(invalid());
     }
-    if payload[25..33] != fnv1a(&[genre_key]).to_be_bytes() {
+    if payload[25..33] != digest(&[b"listing", genre_key.as_bytes()]).to_be_bytes() {
         return Err(InvalidField::new(
             "page_token",
             "was issued for another listing (another genre filter, or songs, not albums); start again without a token",
@@ -80,9 +84,19 @@ pub fn next(next: Option<Cursor>, listing: &str) -> String {
 }
 
 fn checksum(payload: &[u8]) -> u64 {
-    // The domain string keeps a token from another FNV-checked format from passing.
-    let text: String = payload.iter().map(|byte| format!("{byte:02x}")).collect();
-    fnv1a(&["superstar.v1.ListSongs page token", &text])
+    digest(&[b"checksum", payload])
+}
+
+/// The first 8 bytes of the SHA-256 of `parts`, each after a domain string (so that no
+/// other format's bytes pass for a token's) and its own length.
+fn digest(parts: &[&[u8]]) -> u64 {
+    let mut hash = Sha256::new();
+    hash.update(b"superstar.v1 page token");
+    for part in parts {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    u64::from_be_bytes(hash.finalize()[..8].try_into().expect("8 bytes"))
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use superstar_proto::v1::{
     MakeMeSuperstarRequest, Song, SongIdea, album_progress, song_producer_server::SongProducer,
 };
 use superstar_server::{
-    call_context::CallContext,
-    idempotency::{Fingerprint, RequestId, RequestKey},
-    request_fields::{InvalidField, bounded_text, resource_id},
+    calls::call_context::CallContext,
+    serve::request_fields::{InvalidField, bounded_text, resource_id},
+    storage::idempotency::{Fingerprint, RequestId, RequestKey},
 };
 use tonic::{Request, Response, Status, Streaming};
 

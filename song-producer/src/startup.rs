@@ -6,11 +6,11 @@ use secrecy::ExposeSecret;
 use superstar_openai::Provider;
 use superstar_proto::v1::song_producer_server::SongProducerServer;
 use superstar_server::{
-    db::{self, DbError},
-    grpc_server::{
+    serve::host::{
         Application, HostError, MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES, ServiceHost,
     },
-    idempotency::RequestIds,
+    storage::db::{self, DbError},
+    storage::idempotency::RequestIds,
     tls::TlsError,
 };
 use superstar_settings::SettingError;

@@ -7,9 +7,9 @@ use prost::Message;
 use sqlx::{Any, Executor, Row, any::AnyRow};
 use superstar_proto::v1::{Album, Cover, Song};
 use superstar_server::{
-    db,
-    idempotency::{Claim, ClaimError},
-    telemetry,
+    serve::telemetry,
+    storage::db,
+    storage::idempotency::{Claim, ClaimError},
 };
 use uuid::Uuid;
 

@@ -13,10 +13,10 @@ use superstar_proto::v1::{
     Album, Cover, DesignCoverRequest, JamReply, JamRequest, Song, album_progress, jam_reply::Event,
 };
 use superstar_server::{
-    call_context::CallContext,
-    idempotency::{Begun, Claim, RequestId, RequestIds, RequestKey},
-    request_fields::InvalidField,
-    usage::{Meter, Usage},
+    calls::call_context::CallContext,
+    serve::request_fields::InvalidField,
+    serve::usage::{Meter, Usage},
+    storage::idempotency::{Begun, Claim, RequestId, RequestIds, RequestKey},
 };
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
@@ -83,7 +83,7 @@ impl Studio {
     /// (each track and the cover) are charged before the first is made.
     ///
     /// With a request id (AIP-155) a repeat gets the first album back and is charged
-    /// nothing; see [`idempotency`](superstar_server::idempotency).
+    /// nothing; see [`idempotency`](superstar_server::storage::idempotency).
     ///
     /// Nothing of a failed album stays behind, however it fails. Songs are stored only
     /// with the album. The cover is the cover designer's, stored before the album is:

@@ -2,6 +2,7 @@
 //! environment, stopped by SIGTERM.
 
 use std::{
+    io::{BufRead, BufReader},
     net::SocketAddr,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -11,7 +12,7 @@ use superstar_proto::v1::{
     JamRequest, JamRevise, JamStart, jam_reply::Event, jam_request::Action,
     song_producer_client::SongProducerClient,
 };
-use superstar_testkit::{TestCa, channel, free_port, wait_until_serving};
+use superstar_testkit::{TestCa, channel, wait_until_serving};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic_health::pb::{
@@ -28,13 +29,16 @@ impl Drop for Process {
     }
 }
 
-fn spawn(ca: &TestCa, folder: &std::path::Path, addr: SocketAddr, metrics: SocketAddr) -> Process {
+/// Starts the binary on ports the OS chooses, and returns it with the addresses it
+/// logged as bound (gRPC, metrics). Its log is read to the end meanwhile, so that it
+/// never blocks on a full pipe.
+fn spawn(ca: &TestCa, folder: &std::path::Path) -> (Process, SocketAddr, SocketAddr) {
     let server = ca.issue("song-producer");
     let client = ca.issue("song-producer-client");
     let child = Command::new(env!("CARGO_BIN_EXE_song-producer"))
         .env_clear()
-        .env("LISTEN_ADDR", addr.to_string())
-        .env("METRICS_ADDR", metrics.to_string())
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env(
             "DATABASE_URL",
             format!("sqlite://{}", folder.join("songs.db").display()),
@@ -46,20 +50,35 @@ fn spawn(ca: &TestCa, folder: &std::path::Path, addr: SocketAddr, metrics: Socke
         .env("TLS_CLIENT_KEY", &client.key)
         .env("COVER_DESIGNER_URL", "https://localhost:1")
         .env("DRAIN_GRACE_MS", "2000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
         .spawn()
         .expect("the binary starts");
-    Process(child)
+    let mut child = Process(child);
+    let (bound, addresses) = std::sync::mpsc::channel();
+    let log = BufReader::new(child.0.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in log.lines().map_while(Result::ok) {
+            let field = |name: &str| -> Option<SocketAddr> {
+                let start = line.find(&format!("\"{name}\":\""))? + name.len() + 4;
+                line[start..].split('"').next()?.parse().ok()
+            };
+            if let (Some(grpc), Some(metrics)) = (field("grpc_addr"), field("metrics_addr")) {
+                let _ = bound.send((grpc, metrics));
+            }
+        }
+    });
+    let (addr, metrics) = addresses
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the binary logs where it serves");
+    (child, addr, metrics)
 }
 
 #[tokio::test]
 async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
     let ca = TestCa::new("lifecycle CA");
     let folder = tempfile::tempdir().unwrap();
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let mut process = spawn(&ca, folder.path(), addr, metrics);
+    let (mut process, addr, metrics) = spawn(&ca, folder.path());
     // The container health check: `song-producer --probe` asks /healthz on the metrics port.
     let probe = || {
         Command::new(env!("CARGO_BIN_EXE_song-producer"))

@@ -13,7 +13,7 @@ use song_producer::{
     },
 };
 use superstar_openai::{OpenAiSettings, ProviderError};
-use superstar_server::{metrics::Metrics, usage::Usage};
+use superstar_server::{serve::metrics::Metrics, serve::usage::Usage};
 use superstar_testkit::{
     CapturedLogs,
     openai::{self, CHAT_MODEL, SONG},

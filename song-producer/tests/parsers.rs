@@ -11,7 +11,7 @@ use song_producer::{
 use superstar_proto::v1::{
     JamRequest, JamRevise, JamStart, MakeMeSuperstarRequest, jam_request::Action,
 };
-use superstar_server::request_fields::{InvalidField, bounded_text, resource_id};
+use superstar_server::serve::request_fields::{InvalidField, bounded_text, resource_id};
 use tonic::{Code, Status};
 
 /// A refusal, as the client sees it: INVALID_ARGUMENT, naming one of `fields`.

@@ -17,8 +17,8 @@ use superstar_proto::v1::{
     cover_designer_client::CoverDesignerClient, song_producer_client::SongProducerClient,
 };
 use superstar_server::{
-    grpc_server::{Application, Drain, HostSettings, Limits},
-    shutdown::Shutdown,
+    serve::host::{Application, Drain, HostSettings, Limits},
+    serve::shutdown::Shutdown,
     tls::TlsFiles,
 };
 use superstar_testkit::{

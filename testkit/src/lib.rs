@@ -162,12 +162,3 @@ pub async fn scratch_postgres() -> String {
     let (base, _) = server.rsplit_once('/').expect("the URL names a database");
     format!("{base}/{name}")
 }
-
-/// A port that was free a moment ago, for a child process that must be told its port.
-/// (In-process services bind port 0 instead, which cannot race.)
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}

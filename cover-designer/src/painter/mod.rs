@@ -9,7 +9,7 @@ mod openai;
 pub use offline::OfflinePainter;
 pub use openai::{OpenAiPainter, prompt};
 use superstar_openai::ProviderError;
-use superstar_server::usage::Meter;
+use superstar_server::serve::usage::Meter;
 use tokio::time::Instant;
 
 use crate::domain::CoverBrief;

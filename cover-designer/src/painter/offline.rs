@@ -12,7 +12,7 @@ use image::{
     ExtendedColorType, ImageEncoder, Rgb, RgbImage,
     codecs::png::{CompressionType, FilterType, PngEncoder},
 };
-use superstar_server::seed::SplitMix64;
+use superstar_server::offline::SplitMix64;
 
 use super::{PaintError, Painter, Painting};
 use crate::domain::CoverBrief;
@@ -40,7 +40,7 @@ impl Painter for OfflinePainter {
         &self,
         brief: &CoverBrief,
         _deadline: Option<tokio::time::Instant>,
-        meter: &superstar_server::usage::Meter,
+        meter: &superstar_server::serve::usage::Meter,
     ) -> Result<Painting, PaintError> {
         let painter = self.clone();
         let brief = brief.clone();

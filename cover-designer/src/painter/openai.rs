@@ -16,7 +16,7 @@ use async_openai::{
 };
 use base64::Engine;
 use superstar_openai::{OpenAiSettings, ProviderError};
-use superstar_server::usage::Meter;
+use superstar_server::serve::usage::Meter;
 use tokio::time::Instant;
 
 use super::{PaintError, Painter, Painting};

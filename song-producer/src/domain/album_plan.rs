@@ -1,7 +1,7 @@
 //! An album, planned from a request: how many tracks, on what, and its cover.
 
 use superstar_proto::v1::MakeMeSuperstarRequest;
-use superstar_server::request_fields::{InvalidField, bounded_count, bounded_text};
+use superstar_server::serve::request_fields::{InvalidField, bounded_count, bounded_text};
 
 use super::{Genre, SongBrief, Theme};
 

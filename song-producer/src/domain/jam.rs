@@ -1,7 +1,7 @@
 //! The Jam protocol: each message a client sends in a Jam session, parsed.
 
 use superstar_proto::v1::{JamRequest, jam_request::Action};
-use superstar_server::request_fields::{InvalidField, bounded_text};
+use superstar_server::serve::request_fields::{InvalidField, bounded_text};
 
 use super::{Genre, Theme};
 

@@ -1,6 +1,6 @@
 //! `ListSongs`' `page_size`.
 
-use superstar_server::request_fields::{InvalidField, bounded_count};
+use superstar_server::serve::request_fields::{InvalidField, bounded_count};
 
 /// A `ListSongs` page size: 1 to 100, 0 meaning 20.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

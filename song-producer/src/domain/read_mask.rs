@@ -2,7 +2,7 @@
 
 use prost_types::FieldMask;
 use superstar_proto::v1::Song;
-use superstar_server::request_fields::InvalidField;
+use superstar_server::serve::request_fields::InvalidField;
 
 /// Which fields of a song to return (`GetSong`'s `read_mask`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! What a song is about: its genre and its theme, as a client asks for them.
 
-use superstar_server::request_fields::{InvalidField, bounded_text};
+use superstar_server::serve::request_fields::{InvalidField, bounded_text};
 
 /// A genre: 1 to 64 characters, e.g. `heavy metal`.
 #[derive(Debug, Clone, PartialEq, Eq)]

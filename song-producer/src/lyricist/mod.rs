@@ -17,7 +17,7 @@ use futures::{Stream, StreamExt, TryStreamExt, future::BoxFuture};
 pub use offline::{OfflineLyricist, compose};
 pub use openai::{MAX_COMPLETION_TOKENS, OpenAiLyricist};
 use superstar_openai::ProviderError;
-use superstar_server::usage::Meter;
+use superstar_server::serve::usage::Meter;
 use tokio::time::Instant;
 
 use crate::domain::{SongBrief, WrittenSong};

@@ -30,7 +30,7 @@ use async_openai::{
 };
 use futures::{StreamExt, future::BoxFuture};
 use superstar_openai::{OpenAiSettings, ProviderError};
-use superstar_server::usage::Meter;
+use superstar_server::serve::usage::Meter;
 use tokio::time::Instant;
 
 use super::{Deltas, Lyricist, LyricsError};

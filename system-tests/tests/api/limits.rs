@@ -9,7 +9,7 @@ use superstar_proto::v1::{
     GenerateLyricsRequest, JamReply, JamRequest, JamRevise, JamStart, ListSongsRequest, SongIdea,
     jam_reply::Event, jam_request::Action,
 };
-use superstar_server::grpc_server::Limits;
+use superstar_server::serve::host::Limits;
 use superstar_system_tests::{Setup, TestSystem, http_get, sample};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;

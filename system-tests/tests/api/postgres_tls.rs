@@ -2,7 +2,7 @@
 //! test server `bin/test` starts with a certificate of its own CA
 //! (`SUPERSTAR_TEST_POSTGRES_CA`), through the same `db::connect` the services use.
 
-use superstar_server::db::{self, Database, DbError};
+use superstar_server::storage::db::{self, Database, DbError};
 use superstar_testkit::{TestCa, scratch_postgres};
 
 /// The CA that signed the test server's certificate.

@@ -82,12 +82,12 @@ fn jaeger_is_an_official_pinned_image_behind_the_tracing_profile() {
         "a pinned version: {image}"
     );
     assert_eq!(jaeger["expose"], serde_json::json!(["4317"]));
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let tracing = std::fs::read_to_string(repo().join("docs/tracing.md")).unwrap();
     assert!(
-        readme.contains(
+        tracing.contains(
             "OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4317 docker compose --profile tracing up"
         ),
-        "the README says how to start it"
+        "docs/tracing.md says how to start it"
     );
 }
 

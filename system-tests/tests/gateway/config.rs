@@ -6,7 +6,7 @@ use super::*;
 /// services accept and send: a body Envoy passes is never refused for its size behind it.
 #[test]
 fn the_gateway_and_the_services_agree_on_message_sizes() {
-    use superstar_server::grpc_server::{MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES};
+    use superstar_server::serve::host::{MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES};
     let config = rendered_gateway();
     let transcoder = connection_manager(&config)["http_filters"]
         .as_array()

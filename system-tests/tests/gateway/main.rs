@@ -9,6 +9,7 @@ mod cli;
 mod compose;
 mod config;
 mod docker;
+mod docs;
 mod fairness;
 mod hostile;
 mod kubernetes;

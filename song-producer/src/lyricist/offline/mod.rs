@@ -19,7 +19,7 @@ mod theme_words;
 use std::time::Duration;
 
 use futures::StreamExt;
-use superstar_server::usage::Meter;
+use superstar_server::serve::usage::Meter;
 use tokio::time::Instant;
 
 use self::{revision::Plan, song::Song, theme_words::Words};
@@ -120,7 +120,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{Genre, Instruction, Revision, Theme, WrittenSong};
-    use superstar_server::usage::Usage;
+    use superstar_server::serve::usage::Usage;
 
     fn brief(genre: &str, theme: &str) -> SongBrief {
         SongBrief::new(Genre::parse(genre).unwrap(), Theme::parse(theme).unwrap())

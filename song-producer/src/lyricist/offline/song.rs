@@ -1,7 +1,7 @@
 //! One take, rendered: rhyming couplets of the genre's flavour, the theme woven in,
 //! every choice drawn from a generator seeded by the brief.
 
-use superstar_server::seed::SplitMix64;
+use superstar_server::offline::SplitMix64;
 
 use super::{revision::Plan, theme_words::Words};
 use crate::lyricist::flavours::Flavour;

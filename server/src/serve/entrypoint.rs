@@ -9,7 +9,7 @@ use std::{fmt::Display, net::SocketAddr, process::ExitCode};
 
 use superstar_settings::env;
 
-use crate::{metrics, shutdown::Shutdown, telemetry};
+use crate::{serve::metrics, serve::shutdown::Shutdown, serve::telemetry};
 
 /// Runs a service: `serve` gets the shutdown signal and returns when the service has
 /// stopped. `name` is for the log; `metrics_port` is the default metrics port.

@@ -1,7 +1,7 @@
 //! Structured logs, and traces.
 //!
 //! Each service writes one JSON object per line to stdout, as container platforms
-//! expect. The [`rpc_layer`](crate::rpc_layer) layer opens a span per RPC holding the
+//! expect. The [`rpc_layer`](crate::serve::rpc_layer) layer opens a span per RPC holding the
 //! request id and the trace id, so every line written while handling a request carries
 //! both. `RUST_LOG` sets the filter (default `info`).
 //!
@@ -114,7 +114,7 @@ pub fn transaction(operation: &'static str) -> Span {
 }
 
 /// A client span for calling `method` (`superstar.v1.CoverDesigner/DesignCover`) on
-/// another service; pass it to [`CallContext::apply_in`](crate::call_context::CallContext::apply_in).
+/// another service; pass it to [`CallContext::apply_in`](crate::calls::call_context::CallContext::apply_in).
 pub fn client_call(method: &'static str) -> Span {
     span(
         method,

@@ -4,8 +4,10 @@
 //! designer sees the song producer's own client certificate (and a network policy can
 //! say that only the song producer reaches it). Balancing is then the client's job, as
 //! in gRPC's own client-side balancing: [`balanced`] gives a tonic [`Channel`] that
-//! spreads calls over the replicas (power of two choices, least loaded) and a task that
-//! keeps the set of replicas current:
+//! spreads calls over the replicas and a task that keeps the set of replicas current.
+//! tonic's balancer picks two replicas at random and takes the one with less load; its
+//! connections report no load (always 0), so in effect each call goes to a replica
+//! picked at random, which spreads calls evenly enough for a handful of replicas.
 //!
 //! - each target (`https://host:port`) is resolved every [`PROBE_INTERVAL`], so a name
 //!   that resolves to every replica (a compose service scaled up, a Kubernetes headless

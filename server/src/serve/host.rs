@@ -2,7 +2,7 @@
 //!
 //! Both services are served the same way, so they share this host:
 //! - TLS with mandatory client certificates ([`crate::tls`]);
-//! - the [`rpc_layer`](crate::rpc_layer) layer around every RPC;
+//! - the [`rpc_layer`](crate::serve::rpc_layer) layer around every RPC;
 //! - `grpc.health.v1.Health`, SERVING while the service is up;
 //! - server reflection v1 and v1alpha (grpcurl 1.8 speaks only v1alpha), knowing the
 //!   whole `superstar.v1` descriptor set, so `grpcurl list` through the gateway shows
@@ -43,13 +43,14 @@ use tower::{
     limit::GlobalConcurrencyLimitLayer,
     load_shed::LoadShedLayer,
 };
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use superstar_settings::{SettingError, env};
 
 use crate::{
-    metrics::Metrics,
-    rpc_layer::ObserveLayer,
-    shutdown::Shutdown,
+    serve::metrics::Metrics,
+    serve::rpc_layer::{self, ObserveLayer},
+    serve::shutdown::Shutdown,
     tls::{TlsError, TlsFiles},
 };
 
@@ -197,10 +198,19 @@ impl Default for Drain {
     }
 }
 
-/// Around every RPC, outermost first: observe (so refused RPCs are logged and counted
-/// too), shed load, limit concurrency.
-type HostLayers =
-    Stack<GlobalConcurrencyLimitLayer, Stack<LoadShedLayer, Stack<ObserveLayer, Identity>>>;
+/// Around every RPC, outermost first: the request id (set, then copied onto the
+/// response), observe (so refused RPCs are logged and counted too), shed load, limit
+/// concurrency.
+type HostLayers = Stack<
+    GlobalConcurrencyLimitLayer,
+    Stack<
+        LoadShedLayer,
+        Stack<
+            ObserveLayer,
+            Stack<PropagateRequestIdLayer, Stack<SetRequestIdLayer<MakeRequestUuid>, Identity>>,
+        >,
+    >,
+>;
 
 /// A tonic server with health, reflection and the observe layer; add the service
 /// and [`serve`](Self::serve) it.
@@ -235,6 +245,7 @@ impl ServiceHost {
             .build_v1alpha()
             .expect("the compiled descriptor sets are valid");
         let limits = settings.limits;
+        let (set_request_id, propagate_request_id) = rpc_layer::request_id_layers();
         let router = Server::builder()
             .tls_config(tls)?
             .max_concurrent_streams(limits.streams_per_connection)
@@ -242,6 +253,8 @@ impl ServiceHost {
             .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout))
             .tcp_keepalive(Some(limits.tcp_keepalive))
             .http2_max_pending_accept_reset_streams(Some(limits.pending_accept_resets))
+            .layer(set_request_id)
+            .layer(propagate_request_id)
             .layer(ObserveLayer::new(metrics.clone()))
             .layer(LoadShedLayer::new())
             .layer(GlobalConcurrencyLimitLayer::new(limits.concurrent_rpcs))
@@ -275,7 +288,7 @@ impl ServiceHost {
 
     /// The usage counters this host's metrics port serves, for the providers of the
     /// services added to it.
-    pub fn usage(&self) -> crate::usage::Usage {
+    pub fn usage(&self) -> crate::serve::usage::Usage {
         self.metrics.usage().clone()
     }
 
@@ -306,6 +319,12 @@ impl ServiceHost {
             metrics,
             drain,
         } = self;
+        // Where it listens, as bound: with port 0 in the settings, the port the OS chose.
+        if let (Ok(grpc_addr), Ok(metrics_addr)) =
+            (grpc.local_addr(), metrics_listener.local_addr())
+        {
+            tracing::info!(%grpc_addr, %metrics_addr, "serving");
+        }
         let serving = Arc::new(AtomicBool::new(true));
         tokio::spawn(metrics.serve(metrics_listener, Arc::clone(&serving), shutdown.clone()));
         set_status(&health, &services, ServingStatus::Serving).await;

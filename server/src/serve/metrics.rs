@@ -6,7 +6,7 @@
 //! - `grpc_server_handled_total{service, method, code}`
 //! - `grpc_server_handling_seconds{service, method}` (a histogram)
 //!
-//! The [`rpc_layer`](crate::rpc_layer) layer records them; [`Metrics::serve`] exposes them
+//! The [`rpc_layer`](crate::serve::rpc_layer) layer records them; [`Metrics::serve`] exposes them
 //! in the text format on their own port (`:9101` song producer, `:9102` cover designer),
 //! outside TLS and the gateway, for a scraper on the private network. The same port
 //! answers `GET /healthz` (200 while serving, 503 once shutdown begins) for probes that
@@ -41,7 +41,7 @@ use prost::Message;
 use prost_types::FileDescriptorSet;
 use tokio::net::TcpListener;
 
-use crate::{shutdown::Shutdown, usage::Usage};
+use crate::{serve::shutdown::Shutdown, serve::usage::Usage};
 
 /// Which RPC: the labels of the started counter and of the histogram. Both come from
 /// the fixed set of served RPCs, so they are borrowed from it, never allocated.

@@ -1,12 +1,23 @@
-//! The tower layer that watches every RPC: request id, trace, span, metrics, one log
-//! line. The span continues the caller's trace (W3C `traceparent`, see
-//! [`telemetry`](crate::telemetry)) and becomes the RPC's server span when traces are
-//! exported.
+//! The tower layers around every RPC: a request id, then a span, metrics and one log
+//! line per RPC.
+//!
+//! The request id is tower-http's: [`request_id_layers`] keeps the caller's
+//! `x-request-id` (Envoy sets one on every request) or makes a UUID, and copies it onto
+//! the response. The handler and the services it calls see the same id
+//! ([`call_context`](crate::calls::call_context)).
+//!
+//! [`ObserveLayer`] is our own, because tower-http's `TraceLayer` cannot do two things
+//! it must: report an RPC whose response body is dropped before its trailers (the
+//! client went away: counted and logged as `CANCELLED`; `TraceLayer` reports nothing),
+//! and log a failure with the status message the client reads (`TraceLayer` hands its
+//! failure callback the code alone). It opens the RPC's span, continuing the caller's
+//! trace (W3C `traceparent`, see [`telemetry`](crate::serve::telemetry)), which becomes
+//! the RPC's server span when traces are exported.
 //!
 //! A gRPC status is not always known when the response headers leave: a unary call
 //! that succeeds, and every stream, send it in the trailers at the very end. So the
 //! layer wraps the response body and records the RPC when the trailers pass by, or,
-//! if the body is dropped first (the client went away), as `CANCELLED`.
+//! if the body is dropped first, as `CANCELLED`.
 //!
 //! The layers inside it may refuse an RPC with an error instead of a response (load
 //! shedding does): the layer answers those itself, as the gRPC status the error
@@ -23,16 +34,26 @@ use std::{
     time::Instant,
 };
 
-use http::{HeaderMap, HeaderValue, Request, Response};
+use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use tower::{Layer, Service};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tracing::{Instrument, Span};
 
 use crate::{
-    call_context::REQUEST_ID,
-    metrics::{Metrics, RpcLabels},
-    telemetry,
+    calls::call_context::REQUEST_ID,
+    serve::metrics::{Metrics, RpcLabels},
+    serve::telemetry,
 };
+
+/// The request id's layers, outermost first: set one where the request has none, then
+/// copy it onto the response.
+pub fn request_id_layers() -> (SetRequestIdLayer<MakeRequestUuid>, PropagateRequestIdLayer) {
+    (
+        SetRequestIdLayer::x_request_id(MakeRequestUuid),
+        PropagateRequestIdLayer::x_request_id(),
+    )
+}
 
 /// Adds [`Observe`] around the services of a tonic server.
 #[derive(Clone)]
@@ -81,11 +102,14 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let rpc = RpcLabels::from_path(request.uri().path());
-        let request_id = ensure_request_id(request.headers_mut());
-        // ensure_request_id only keeps ids that are visible ASCII.
-        let id = request_id.to_str().unwrap_or_default();
+        // Set by the request id's layers, outside this one.
+        let id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|id| id.to_str().ok())
+            .unwrap_or_default();
         let name = format!("{}/{}", rpc.service, rpc.method);
         let span = if is_infrastructure(&rpc) {
             tracing::debug_span!("rpc", service = %rpc.service, method = %rpc.method, request_id = %id, trace_id = tracing::field::Empty, otel.name = %name, otel.kind = "server", rpc.system = "grpc")
@@ -107,11 +131,10 @@ where
 
         Box::pin(
             async move {
-                let mut response = match response.await {
+                let response = match response.await {
                     Ok(response) => response,
                     Err(error) => tonic::Status::from_error(error.into()).into_http(),
                 };
-                response.headers_mut().insert(REQUEST_ID, request_id);
                 // A trailers-only response (most errors) carries its status in the headers.
                 if let Some(code) = grpc_status(response.headers()) {
                     outcome.finish(code, response.headers());
@@ -123,22 +146,6 @@ where
             }
             .instrument(span),
         )
-    }
-}
-
-/// Takes the caller's request id, or makes one and adds it to the request so that the
-/// handler and the services it calls see the same id.
-fn ensure_request_id(headers: &mut HeaderMap) -> HeaderValue {
-    let valid =
-        |value: &HeaderValue| !value.is_empty() && value.len() <= 128 && value.to_str().is_ok();
-    match headers.get(REQUEST_ID).filter(|value| valid(value)) {
-        Some(id) => id.clone(),
-        None => {
-            let id = HeaderValue::try_from(uuid::Uuid::new_v4().to_string())
-                .expect("a UUID is a valid header value");
-            headers.insert(REQUEST_ID, id.clone());
-            id
-        }
     }
 }
 

@@ -40,9 +40,9 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
-    call_context::CallContext,
-    db::{self, Database},
-    request_fields::InvalidField,
+    calls::call_context::CallContext,
+    serve::request_fields::InvalidField,
+    storage::db::{self, Database},
 };
 
 /// How long a request id is remembered.

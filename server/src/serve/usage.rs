@@ -31,7 +31,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::telemetry;
+use crate::serve::telemetry;
 
 /// How many client names get a label of their own.
 pub const MAX_CLIENTS: usize = 64;

@@ -8,7 +8,7 @@
 
 /// FNV-1a (64-bit) over `parts`, each followed by a zero byte so that `("ab", "c")`
 /// and `("a", "bc")` differ.
-pub fn fnv1a(parts: &[&str]) -> u64 {
+fn fnv1a(parts: &[&str]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash = OFFSET;

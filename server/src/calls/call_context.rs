@@ -98,13 +98,17 @@ impl CallContext {
 
     /// [`apply`](Self::apply), with `span` (a client span for the call) as the trace
     /// context the callee continues.
-    pub fn apply_in<T>(&self, span: &crate::telemetry::Span, request: &mut tonic::Request<T>) {
+    pub fn apply_in<T>(
+        &self,
+        span: &crate::serve::telemetry::Span,
+        request: &mut tonic::Request<T>,
+    ) {
         self.apply_with(Some(span), request);
     }
 
     fn apply_with<T>(
         &self,
-        span: Option<&crate::telemetry::Span>,
+        span: Option<&crate::serve::telemetry::Span>,
         request: &mut tonic::Request<T>,
     ) {
         if let Some(id) = &self.request_id {
@@ -116,7 +120,7 @@ impl CallContext {
         if let Some(remaining) = self.remaining() {
             request.set_timeout(remaining);
         }
-        crate::telemetry::inject(span, request.metadata_mut());
+        crate::serve::telemetry::inject(span, request.metadata_mut());
     }
 }
 
