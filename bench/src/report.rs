@@ -1,9 +1,14 @@
 //! `h2load-summary`, `wrk-summary` and `report`: other tools' output as result lines,
 //! and the result lines as `docs/benchmarks.md`.
+//!
+//! The page's text and tables are a template, [`benchmarks.md.j2`](../benchmarks.md.j2);
+//! this module only gathers the result lines into what its tables list, and judges the
+//! targets.
 
-use std::{collections::BTreeMap, fmt::Write, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
-use serde_json::Value;
+use minijinja::{AutoEscape, Environment};
+use serde_json::{Value, json};
 
 use crate::{
     args::Args,
@@ -129,7 +134,7 @@ fn wrk_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// The measurements, in the order of the page.
+/// The measurements of the first table, in the order of the page.
 const MEASUREMENTS: [(&str, &str); 4] = [
     (
         "direct",
@@ -149,117 +154,27 @@ const MEASUREMENTS: [(&str, &str); 4] = [
     ),
 ];
 
-/// One album measurement of section 8.
-struct AlbumRow {
-    path: &'static str,
-    store: &'static str,
-    concurrency: u64,
-    rps: f64,
-    p50: f64,
-    p99: f64,
-    errors: u64,
-    /// Song producer and cover designer CPU per album, where measured.
-    cpu_ms: Option<f64>,
-}
+/// Section 8's measurements: (label, path, store).
+const ALBUMS: [(&str, &str, &str); 4] = [
+    ("album-direct-sqlite", "gRPC direct, stub models", "SQLite"),
+    (
+        "album-direct-postgres",
+        "gRPC direct, stub models",
+        "PostgreSQL",
+    ),
+    ("album-json-sqlite", "JSON through Envoy, offline", "SQLite"),
+    (
+        "album-json-postgres",
+        "JSON through Envoy, offline",
+        "PostgreSQL",
+    ),
+];
 
-/// The album measurements, in the order of the page.
-fn album_rows(lines: &[Value], loads: &BTreeMap<(String, u64), &Value>) -> Vec<AlbumRow> {
-    let kinds = [
-        ("album-direct-sqlite", "gRPC direct, stub models", "SQLite"),
-        (
-            "album-direct-postgres",
-            "gRPC direct, stub models",
-            "PostgreSQL",
-        ),
-        ("album-json-sqlite", "JSON through Envoy, offline", "SQLite"),
-        (
-            "album-json-postgres",
-            "JSON through Envoy, offline",
-            "PostgreSQL",
-        ),
-    ];
-    let number = |value: &Value| value.as_f64().unwrap_or(f64::NAN);
-    let mut rows = Vec::new();
-    for (label, path, store) in kinds {
-        let Some(((_, concurrency), line)) = loads.iter().find(|((name, _), _)| name == label)
-        else {
-            continue;
-        };
-        let cpu_ms = of_kind(lines, "cpu")
-            .find(|cpu| cpu["label"] == label)
-            .map(|cpu| {
-                let albums = number(&line["rps"]) * number(&cpu["step_ms"]) / 1000.0;
-                (number(&cpu["service_ms"]) + number(&cpu["cover_ms"])) / albums
-            });
-        rows.push(AlbumRow {
-            path,
-            store,
-            concurrency: *concurrency,
-            rps: number(&line["rps"]),
-            p50: number(&line["p50_ms"]),
-            p99: number(&line["p99_ms"]),
-            errors: line["errors"].as_u64().unwrap_or(0),
-            cpu_ms,
-        });
-    }
-    rows
-}
-
-/// One side of a tracing comparison.
-struct Traced {
-    rps: f64,
-    p50: f64,
-    p99: f64,
-    errors: u64,
-    /// Envoy's and both services' CPU per request.
-    cpu_ms: f64,
-}
-
-/// A measurement of section 10, with tracing off and on.
-struct TracingRow {
-    title: &'static str,
-    concurrency: u64,
-    off: Traced,
-    on: Traced,
-}
-
-/// Section 10's measurements that have both sides.
-fn tracing_rows(lines: &[Value], loads: &BTreeMap<(String, u64), &Value>) -> Vec<TracingRow> {
-    let number = |value: &Value| value.as_f64().unwrap_or(f64::NAN);
-    let side = |label: String| -> Option<(u64, Traced)> {
-        let ((_, concurrency), line) = loads.iter().find(|((name, _), _)| *name == label)?;
-        let cpu = of_kind(lines, "cpu").find(|cpu| cpu["label"] == label.as_str())?;
-        let requests = number(&line["rps"]) * number(&cpu["step_ms"]) / 1000.0;
-        let cpu_ms =
-            number(&cpu["envoy_ms"]) + number(&cpu["service_ms"]) + number(&cpu["cover_ms"]);
-        Some((
-            *concurrency,
-            Traced {
-                rps: number(&line["rps"]),
-                p50: number(&line["p50_ms"]),
-                p99: number(&line["p99_ms"]),
-                errors: line["errors"].as_u64().unwrap_or(0),
-                cpu_ms: cpu_ms / requests,
-            },
-        ))
-    };
-    [
-        ("read", "`GetSong`, gRPC through Envoy"),
-        ("album", "`MakeMeSuperstar` as JSON through Envoy, offline"),
-    ]
-    .into_iter()
-    .filter_map(|(name, title)| {
-        let (concurrency, off) = side(format!("trace-off-{name}"))?;
-        let (_, on) = side(format!("trace-on-{name}"))?;
-        Some(TracingRow {
-            title,
-            concurrency,
-            off,
-            on,
-        })
-    })
-    .collect()
-}
+/// Section 10's measurements: (label, title).
+const TRACED: [(&str, &str); 2] = [
+    ("read", "`GetSong`, gRPC through Envoy"),
+    ("album", "`MakeMeSuperstar` as JSON through Envoy, offline"),
+];
 
 /// Writes `--out` from the result lines in `--results`.
 pub fn run(args: &Args) -> Result<(), String> {
@@ -282,427 +197,297 @@ pub fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-fn of_kind<'a>(lines: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    lines.iter().filter(move |line| line["kind"] == kind)
-}
-
 /// The page.
 pub fn render(lines: &[Value]) -> String {
-    let mut loads: BTreeMap<(String, u64), &Value> = BTreeMap::new();
-    for line in of_kind(lines, "load") {
-        let label = line["label"].as_str().unwrap_or_default().to_owned();
-        loads.insert((label, line["concurrency"].as_u64().unwrap_or(0)), line);
+    let mut environment = Environment::new();
+    environment.set_auto_escape_callback(|_| AutoEscape::None);
+    environment.set_trim_blocks(true);
+    environment.set_lstrip_blocks(true);
+    environment.add_filter("fixed", |value: f64, digits: usize| {
+        format!("{value:.digits$}")
+    });
+    environment
+        .template_from_str(include_str!("../benchmarks.md.j2"))
+        .and_then(|template| template.render(Results::new(lines).context()))
+        .expect("the committed template renders (a test renders it)")
+}
+
+/// The result lines, by kind, and the load steps by label and concurrency.
+struct Results<'a> {
+    lines: &'a [Value],
+    loads: BTreeMap<(&'a str, u64), &'a Value>,
+}
+
+fn number(value: &Value) -> f64 {
+    value.as_f64().unwrap_or(f64::NAN)
+}
+
+impl<'a> Results<'a> {
+    fn new(lines: &'a [Value]) -> Self {
+        let loads = lines
+            .iter()
+            .filter(|line| line["kind"] == "load")
+            .map(|line| {
+                let key = (
+                    line["label"].as_str().unwrap_or_default(),
+                    line["concurrency"].as_u64().unwrap_or(0),
+                );
+                (key, line)
+            })
+            .collect();
+        Self { lines, loads }
     }
-    let levels: Vec<u64> = {
-        let mut levels: Vec<u64> = loads.keys().map(|(_, level)| *level).collect();
+
+    fn of_kind(&self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.lines.iter().filter(move |line| line["kind"] == kind)
+    }
+
+    /// A step's load line at whatever concurrency it ran.
+    fn load(&self, label: &str) -> Option<&'a Value> {
+        self.loads
+            .iter()
+            .find(|((name, _), _)| *name == label)
+            .map(|(_, line)| *line)
+    }
+
+    /// The step's CPU line and how many requests it made: CPU per request is their ratio.
+    fn cpu(&self, label: &str, concurrency: u64) -> Option<(&'a Value, f64)> {
+        let load = self.loads.get(&(label, concurrency))?;
+        let cpu = self
+            .of_kind("cpu")
+            .find(|cpu| cpu["label"] == label && cpu["concurrency"] == concurrency)?;
+        Some((cpu, number(&load["rps"]) * number(&cpu["step_ms"]) / 1000.0))
+    }
+
+    fn levels(&self) -> Vec<u64> {
+        let mut levels: Vec<u64> = self.loads.keys().map(|(_, level)| *level).collect();
         levels.sort_unstable();
         levels.dedup();
         levels
-    };
-    let number = |value: &Value| value.as_f64().unwrap_or(f64::NAN);
-    let mut page = String::from(
-        "# Benchmarks\n\n\
-         Written by `bin/bench` (rerun it to refresh this page: `bin/dev_init.sh`, then\n\
-         `bin/bench`). Every figure comes from one run on the machine below; the load\n\
-         generators share its cores with Envoy and the services, so compare ratios\n\
-         within the run, not absolute figures across machines. Each load step runs for a\n\
-         fixed time after a warm-up; only loopback addresses are used.\n\n",
-    );
-    if let Some(machine) = of_kind(lines, "machine").next() {
-        let _ = writeln!(
-            page,
-            "**Machine:** {} · {} cores · {} · {} · run {}, measuring for {} s (builds excluded)\n",
-            machine["cpu"].as_str().unwrap_or("?"),
-            machine["cores"],
-            machine["memory"].as_str().unwrap_or("?"),
-            machine["kernel"].as_str().unwrap_or("?"),
-            machine["date"].as_str().unwrap_or("?"),
-            machine["seconds"],
-        );
     }
 
-    page.push_str("## Requests per second and latency, by concurrency\n\n");
-    page.push_str("| measurement | concurrency | requests/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|\n");
-    for (label, title) in MEASUREMENTS {
-        for level in &levels {
-            if let Some(line) = loads.get(&(label.to_owned(), *level)) {
-                let _ = writeln!(
-                    page,
-                    "| {title} | {level} | {:.0} | {} | {} | {} |",
-                    number(&line["rps"]),
-                    line["p50_ms"],
-                    line["p99_ms"],
-                    line["errors"]
+    /// Everything the template lists.
+    fn context(&self) -> Value {
+        let levels = self.levels();
+        let loads: Vec<Value> = MEASUREMENTS
+            .iter()
+            .flat_map(|(label, title)| {
+                levels.iter().filter_map(move |level| {
+                    let mut row = Value::clone(self.loads.get(&(*label, *level))?);
+                    row["title"] = json!(title);
+                    Some(row)
+                })
+            })
+            .collect();
+        let gateway: Vec<Value> = levels
+            .iter()
+            .filter_map(|level| {
+                let get = |label| self.loads.get(&(label, *level)).copied();
+                let (direct, grpc, json) = (get("direct")?, get("envoy-grpc")?, get("envoy-json")?);
+                let ratio = |line: &Value| number(&line["rps"]) / number(&direct["rps"]);
+                let added = |line: &Value| number(&line["p50_ms"]) - number(&direct["p50_ms"]);
+                Some(json!({
+                    "concurrency": level,
+                    "grpc_ratio": ratio(grpc), "json_ratio": ratio(json),
+                    "grpc_added": added(grpc), "json_added": added(json),
+                }))
+            })
+            .collect();
+        let cpu: Vec<Value> = self
+            .of_kind("cpu")
+            .filter_map(|line| {
+                let label = line["label"].as_str()?;
+                let title = MEASUREMENTS.iter().find(|(name, _)| *name == label)?.1;
+                let level = line["concurrency"].as_u64()?;
+                let (_, requests) = self.cpu(label, level)?;
+                let (envoy, service) = (number(&line["envoy_ms"]), number(&line["service_ms"]));
+                Some(json!({
+                    "title": title, "concurrency": level,
+                    "envoy_us": envoy * 1000.0 / requests, "service_us": service * 1000.0 / requests,
+                    "cores": (envoy + service) / number(&line["step_ms"]),
+                }))
+            })
+            .collect();
+        let albums: Vec<Value> = ALBUMS
+            .iter()
+            .filter_map(|(label, path, store)| {
+                let line = self.load(label)?;
+                let concurrency = line["concurrency"].as_u64()?;
+                let cpu_ms = self.cpu(label, concurrency).map(|(cpu, albums)| {
+                    (number(&cpu["service_ms"]) + number(&cpu["cover_ms"])) / albums
+                });
+                let mut row = line.clone();
+                row["path"] = json!(path);
+                row["store"] = json!(store);
+                row["cpu_ms"] = json!(cpu_ms);
+                Some(row)
+            })
+            .collect();
+        let stored: Vec<u64> = self
+            .of_kind("stored")
+            .filter_map(|line| line["songs"].as_u64())
+            .collect();
+        let stored = (stored.len() >= 2).then(|| {
+            let rows: Vec<Value> = [("get-song", "GetSong"), ("list-songs", "ListSongs")]
+                .iter()
+                .flat_map(|(label, rpc)| {
+                    stored.iter().filter_map(move |songs| {
+                        let mut row = self.load(&format!("{label}-{songs}"))?.clone();
+                        row["rpc"] = json!(rpc);
+                        row["songs"] = json!(songs);
+                        Some(row)
+                    })
+                })
+                .collect();
+            json!({"fewest": stored[0], "most": stored[stored.len() - 1], "rows": rows})
+        });
+        let tracing: Vec<Value> = TRACED
+            .iter()
+            .filter_map(|(name, title)| {
+                let side = |state: &str| -> Option<(u64, Value)> {
+                    let label = format!("trace-{state}-{name}");
+                    let mut line = self.load(&label)?.clone();
+                    let concurrency = line["concurrency"].as_u64()?;
+                    let (cpu, requests) = self.cpu(&label, concurrency)?;
+                    let cpu_ms = number(&cpu["envoy_ms"])
+                        + number(&cpu["service_ms"])
+                        + number(&cpu["cover_ms"]);
+                    line["cpu_ms"] = json!(cpu_ms / requests);
+                    Some((concurrency, line))
+                };
+                let ((concurrency, off), (_, on)) = (side("off")?, side("on")?);
+                Some(json!({"title": title, "concurrency": concurrency, "off": off, "on": on}))
+            })
+            .collect();
+        json!({
+            "machine": self.of_kind("machine").next(),
+            "loads": loads,
+            "gateway": gateway,
+            "cpu": cpu,
+            "first_line": self.of_kind("first_line").next(),
+            "rss": self.of_kind("rss").collect::<Vec<_>>(),
+            "fairness": self.of_kind("fairness").collect::<Vec<_>>(),
+            "albums": albums,
+            "stored": stored,
+            "tracing": tracing,
+            "otlp": self.of_kind("otlp").next(),
+            "painter": self.of_kind("painter").collect::<Vec<_>>(),
+            "targets": self.targets(&albums),
+        })
+    }
+
+    /// Each target, what was measured, and whether it was met.
+    fn targets(&self, albums: &[Value]) -> Vec<Value> {
+        let mut targets = Vec::new();
+        let mut judge = |target: String, measured: String, met: bool| {
+            targets.push(json!({"target": target, "measured": measured, "met": met}));
+        };
+        if let (Some(direct), Some(json)) = (
+            self.loads.get(&("direct", JUDGED_AT)),
+            self.loads.get(&("envoy-json", JUDGED_AT)),
+        ) {
+            let ratio = number(&json["rps"]) / number(&direct["rps"]);
+            let added = number(&json["p50_ms"]) - number(&direct["p50_ms"]);
+            judge(
+                format!("JSON through Envoy ≥ 50% of direct gRPC requests/s at {JUDGED_AT}"),
+                format!("{:.0}%", ratio * 100.0),
+                ratio >= 0.5,
+            );
+            judge(
+                format!("≤ 1 ms added p50 at {JUDGED_AT}"),
+                format!("{added:.2} ms"),
+                added <= 1.0,
+            );
+        }
+        if let Some(line) = self.of_kind("first_line").next() {
+            let added = number(&line["jam_p50_ms"]) - number(&line["stub_p50_ms"]);
+            judge(
+                "first streamed line ≤ the stub's first token + 10 ms".into(),
+                format!("+{added:.2} ms"),
+                added <= 10.0,
+            );
+        }
+        for line in self.of_kind("rss") {
+            let (limit, state) = if line["streams"] == 0 {
+                (20.0, "idle")
+            } else {
+                (64.0, "with the open streams")
+            };
+            for service in ["song-producer", "cover-designer"] {
+                let mib = number(&line["mib"][service]);
+                judge(
+                    format!("{service} ≤ {limit} MiB RSS {state}"),
+                    format!("{mib} MiB"),
+                    mib <= limit,
                 );
             }
         }
-    }
-
-    page.push_str("\n## The gateway's cost (ratios within this run)\n\n");
-    page.push_str("| concurrency | gRPC via Envoy ÷ direct (req/s) | JSON via Envoy ÷ direct (req/s) | p50 added, gRPC via Envoy (ms) | p50 added, JSON via Envoy (ms) |\n|---|---|---|---|---|\n");
-    let mut judged = None;
-    for level in &levels {
-        let get = |label: &str| loads.get(&(label.to_owned(), *level)).copied();
-        let (Some(direct), Some(grpc), Some(json)) =
-            (get("direct"), get("envoy-grpc"), get("envoy-json"))
-        else {
-            continue;
-        };
-        let ratio = |line: &Value| number(&line["rps"]) / number(&direct["rps"]);
-        let added = |line: &Value| number(&line["p50_ms"]) - number(&direct["p50_ms"]);
-        let _ = writeln!(
-            page,
-            "| {level} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            ratio(grpc),
-            ratio(json),
-            added(grpc),
-            added(json)
-        );
-        if *level == JUDGED_AT {
-            judged = Some((ratio(json), added(json)));
-        }
-    }
-
-    let cpu: Vec<&Value> = of_kind(lines, "cpu").collect();
-    if !cpu.is_empty() {
-        page.push_str(
-            "\n### Where the CPU goes\n\n\
-             CPU time (user + system, from `/proc`) that Envoy and the song producer used per \
-             request in each step; the rest of the machine's cores went to the load generator \
-             and the kernel. The steps are CPU-bound: every process shares the same cores.\n\n\
-             | measurement | concurrency | Envoy µs/request | song producer µs/request | cores busy (Envoy + service) |\n|---|---|---|---|---|\n",
-        );
-        for line in &cpu {
-            let label = line["label"].as_str().unwrap_or_default();
-            let level = line["concurrency"].as_u64().unwrap_or(0);
-            let Some(load) = loads.get(&(label.to_owned(), level)) else {
-                continue;
-            };
-            let step_ms = number(&line["step_ms"]);
-            let per_request = |cpu_ms: f64| cpu_ms * 1e6 / (number(&load["rps"]) * step_ms);
-            let Some(title) = MEASUREMENTS
-                .iter()
-                .find(|(name, _)| *name == label)
-                .map(|(_, title)| title)
-            else {
-                continue; // albums and the big store have sections of their own
-            };
-            let _ = writeln!(
-                page,
-                "| {title} | {level} | {:.0} | {:.0} | {:.2} |",
-                per_request(number(&line["envoy_ms"])),
-                per_request(number(&line["service_ms"])),
-                (number(&line["envoy_ms"]) + number(&line["service_ms"])) / step_ms
+        for row in albums {
+            let (path, store) = (row["path"].as_str().unwrap_or_default(), &row["store"]);
+            let direct = path.starts_with("gRPC");
+            let limit = if direct { 3.0 } else { 4.0 };
+            let ratio = number(&row["p99_ms"]) / number(&row["p50_ms"]);
+            let at = &row["concurrency"];
+            judge(
+                format!(
+                    "albums at {at}, {path} on {}: p99 ≤ {limit}× p50",
+                    store.as_str().unwrap_or_default()
+                ),
+                format!("{ratio:.2}×"),
+                ratio <= limit,
             );
+            if let (Some(cpu), true) = (row["cpu_ms"].as_f64(), direct && store == "SQLite") {
+                judge(
+                    format!("CPU per album (both services) at {at} against the stub ≤ 1.5 ms"),
+                    format!("{cpu:.2} ms"),
+                    cpu <= 1.5,
+                );
+            }
         }
-    }
-
-    let first_line = of_kind(lines, "first_line").next();
-    if let Some(line) = first_line {
-        page.push_str("\n## 5. Time to the first streamed song line\n\n");
-        let _ = writeln!(
-            page,
-            "A local OpenAI-format stub streams a song one token per {} ms; its first token is the \
-             title line. The song producer's lyricist streams from it, and `Jam` is called through \
-             Envoy; {} sequential samples.\n",
-            line["token_delay_ms"], line["samples"]
-        );
-        page.push_str("| | p50 ms | p99 ms |\n|---|---|---|\n");
-        let _ = writeln!(
-            page,
-            "| the stub's own first token, asked directly | {} | {} |",
-            line["stub_p50_ms"], line["stub_p99_ms"]
-        );
-        let _ = writeln!(
-            page,
-            "| the first `Jam` delta through Envoy | {} | {} |",
-            line["jam_p50_ms"], line["jam_p99_ms"]
-        );
-        let _ = writeln!(
-            page,
-            "| the first `Jam` delta less the stub's token delay | {:.2} | |",
-            number(&line["jam_p50_ms"]) - number(&line["token_delay_ms"])
-        );
-        let _ = writeln!(
-            page,
-            "| added by Envoy and the song producer (first delta less the stub's first token) | {:.2} | |",
-            number(&line["jam_p50_ms"]) - number(&line["stub_p50_ms"])
-        );
-    }
-
-    let rss: Vec<&Value> = of_kind(lines, "rss").collect();
-    if !rss.is_empty() {
-        page.push_str("\n## 6. Resident memory (RSS, MiB)\n\n| state | song producer | cover designer |\n|---|---|---|\n");
-        for line in &rss {
-            let state = match line["streams"].as_u64() {
-                Some(0) => "idle, just started".to_owned(),
-                Some(streams) => format!("{streams} open `Jam` streams"),
-                None => "?".to_owned(),
-            };
-            let _ = writeln!(
-                page,
-                "| {state} | {} | {} |",
-                line["mib"]["song-producer"], line["mib"]["cover-designer"]
-            );
-        }
-    }
-
-    let fairness: Vec<&Value> = of_kind(lines, "fairness").collect();
-    if let Some(first) = fairness.first() {
-        page.push_str("\n## 7. Fairness: one client floods, another reads\n\n");
-        let _ = writeln!(
-            page,
-            "Two clients through Envoy, the read limit at 100/s with a burst of 1400. Bob sends {} \
-             `GetSong` calls one after another over one connection, alone, then while alice \
-             floods over {} connections as fast as Envoy answers, with one call or several in \
-             flight on each. None of bob's calls failed; alice's beyond her bucket were refused \
-             (`RESOURCE_EXHAUSTED`).\n",
-            first["samples"], first["flood_connections"]
-        );
-        page.push_str(
-            "| alice's calls in flight per connection | her calls refused / answered | bob's p50 alone → flooded | bob's p99 alone → flooded | p99 ratio |\n|---|---|---|---|---|\n",
-        );
-        for line in &fairness {
-            let _ = writeln!(
-                page,
-                "| {} | {} / {} | {} → {} ms | {} → {} ms | {:.2} |",
-                line["flood_streams"],
-                line["flood_refused"],
-                line["flood_answered"],
-                line["alone_p50_ms"],
-                line["flood_p50_ms"],
-                line["alone_p99_ms"],
-                line["flood_p99_ms"],
-                number(&line["flood_p99_ms"]) / number(&line["alone_p99_ms"])
-            );
-        }
-    }
-
-    let albums = album_rows(lines, &loads);
-    if !albums.is_empty() {
-        page.push_str("\n## 8. Albums, on SQLite and on PostgreSQL\n\n");
-        page.push_str(
-            "Two-song albums straight to the song producer over gRPC (mTLS), lyrics and cover \
-             from the OpenAI-format stub (a 64×64 PNG); and one-song albums as JSON through Envoy \
-             with the offline providers (wrk). CPU is what the song producer and the cover \
-             designer used together, per album.\n\n\
-             | path | store | concurrency | albums/s | p50 ms | p99 ms | p99 ÷ p50 | CPU per album, both services (ms) | errors |\n\
-             |---|---|---|---|---|---|---|---|---|\n",
-        );
-        for row in &albums {
-            let cpu = row.cpu_ms.map_or("".to_owned(), |cpu| format!("{cpu:.2}"));
-            let _ = writeln!(
-                page,
-                "| {} | {} | {} | {:.0} | {} | {} | {:.2} | {cpu} | {} |",
-                row.path,
-                row.store,
-                row.concurrency,
-                row.rps,
-                row.p50,
-                row.p99,
-                row.p99 / row.p50,
-                row.errors
-            );
-        }
-    }
-
-    let stored: Vec<u64> = of_kind(lines, "stored")
-        .filter_map(|line| line["songs"].as_u64())
-        .collect();
-    if let (Some(fewest), Some(most)) = (stored.first(), stored.last()) {
-        page.push_str("\n## 9. Reads with many songs stored\n\n");
-        let _ = writeln!(
-            page,
-            "`GetSong` (one song from the middle) and `ListSongs` (the first page of 20, newest \
-             first) straight to the song producer on SQLite, with {fewest} and then {most} songs \
-             stored (added in bulk SQL).\n"
-        );
-        page.push_str(
-            "| RPC | songs stored | requests/s | p50 ms | p99 ms |\n|---|---|---|---|---|\n",
-        );
-        for rpc in ["get-song", "list-songs"] {
-            for count in &stored {
-                if let Some(line) = loads
-                    .iter()
-                    .find(|((label, _), _)| *label == format!("{rpc}-{count}"))
-                    .map(|(_, line)| line)
-                {
-                    let _ = writeln!(
-                        page,
-                        "| `{}` | {count} | {:.0} | {} | {} |",
-                        if rpc == "get-song" {
-                            "GetSong"
-                        } else {
-                            "ListSongs"
-                        },
-                        number(&line["rps"]),
-                        line["p50_ms"],
-                        line["p99_ms"]
+        let stored: Vec<u64> = self
+            .of_kind("stored")
+            .filter_map(|line| line["songs"].as_u64())
+            .collect();
+        if let (Some(fewest), Some(most)) = (stored.first(), stored.last()) {
+            for (label, rpc) in [("get-song", "GetSong"), ("list-songs", "ListSongs")] {
+                let p50 = |songs: &u64| {
+                    self.load(&format!("{label}-{songs}"))
+                        .map(|line| number(&line["p50_ms"]))
+                };
+                if let (Some(few), Some(many)) = (p50(fewest), p50(most)) {
+                    let ratio = many / few;
+                    judge(
+                        format!("`{rpc}` p50 with {most} songs ≤ 1.5× its p50 with {fewest}"),
+                        format!("{ratio:.2}×"),
+                        ratio <= 1.5,
                     );
                 }
             }
         }
-    }
-
-    let tracing = tracing_rows(lines, &loads);
-    if !tracing.is_empty() {
-        page.push_str("\n## 10. The cost of tracing\n\n");
-        page.push_str(
-            "The same steps with tracing off, then on: every request sampled, Envoy's and both \
-             services' spans exported over OTLP/gRPC to a sink that counts them. CPU is Envoy's, \
-             the song producer's and the cover designer's together, per request.\n\n\
-             | measurement | concurrency | tracing | requests/s | p50 ms | p99 ms | CPU per request (ms) | errors |\n\
-             |---|---|---|---|---|---|---|---|\n",
-        );
-        for row in &tracing {
-            for (state, side) in [("off", &row.off), ("on", &row.on)] {
-                let _ = writeln!(
-                    page,
-                    "| {} | {} | {state} | {:.0} | {} | {} | {:.3} | {} |",
-                    row.title,
-                    row.concurrency,
-                    side.rps,
-                    side.p50,
-                    side.p99,
-                    side.cpu_ms,
-                    side.errors
-                );
-            }
-        }
-        page.push_str(
-            "\n| measurement | requests/s, on ÷ off | CPU per request, on ÷ off |\n|---|---|---|\n",
-        );
-        for row in &tracing {
-            let _ = writeln!(
-                page,
-                "| {} | {:.2} | {:.2} |",
-                row.title,
-                row.on.rps / row.off.rps,
-                row.on.cpu_ms / row.off.cpu_ms
+        for line in self.of_kind("fairness") {
+            let ratio = number(&line["flood_p99_ms"]) / number(&line["alone_p99_ms"]);
+            judge(
+                format!(
+                    "a client's p99 while another floods ({} in flight per connection) ≤ 2× its p99 alone",
+                    line["flood_streams"]
+                ),
+                format!("{ratio:.2}×"),
+                ratio <= 2.0,
             );
         }
-        if let Some(sink) = of_kind(lines, "otlp").next() {
-            let _ = writeln!(
-                page,
-                "\nThe sink received {} spans in {} exports while tracing was on.",
-                sink["spans"], sink["exports"]
+        if let Some(slowest) = self
+            .of_kind("painter")
+            .map(|line| number(&line["ms"]))
+            .reduce(f64::max)
+        {
+            judge(
+                "the painter ≤ 20 ms per 512×512 cover".into(),
+                format!("{slowest} ms (slowest)"),
+                slowest <= 20.0,
             );
         }
+        targets
     }
-
-    let painter: Vec<&Value> = of_kind(lines, "painter").collect();
-    if !painter.is_empty() {
-        page.push_str("\n## The offline painter (`cargo bench -p cover-designer`)\n\n| cover | ms per 512×512 cover |\n|---|---|\n");
-        for line in &painter {
-            let _ = writeln!(
-                page,
-                "| {} | {} |",
-                line["name"].as_str().unwrap_or("?"),
-                line["ms"]
-            );
-        }
-    }
-
-    page.push_str("\n## Targets\n\n| target | measured | |\n|---|---|---|\n");
-    let verdict = |met: bool| if met { "met" } else { "**missed**: see below" };
-    if let Some((ratio, added)) = judged {
-        let _ = writeln!(
-            page,
-            "| JSON through Envoy ≥ 50% of direct gRPC requests/s at {JUDGED_AT} | {:.0}% | {} |",
-            ratio * 100.0,
-            verdict(ratio >= 0.5)
-        );
-        let _ = writeln!(
-            page,
-            "| ≤ 1 ms added p50 at {JUDGED_AT} | {added:.2} ms | {} |",
-            verdict(added <= 1.0)
-        );
-    }
-    if let Some(line) = first_line {
-        let added = number(&line["jam_p50_ms"]) - number(&line["stub_p50_ms"]);
-        let _ = writeln!(
-            page,
-            "| first streamed line ≤ the stub's first token + 10 ms | +{added:.2} ms | {} |",
-            verdict(added <= 10.0)
-        );
-    }
-    for line in &rss {
-        let (limit, state) = match line["streams"].as_u64() {
-            Some(0) => (20.0, "idle"),
-            _ => (64.0, "with the open streams"),
-        };
-        for service in ["song-producer", "cover-designer"] {
-            let mib = number(&line["mib"][service]);
-            let _ = writeln!(
-                page,
-                "| {service} ≤ {limit} MiB RSS {state} | {mib} MiB | {} |",
-                verdict(mib <= limit)
-            );
-        }
-    }
-    for row in &albums {
-        let limit = if row.path.starts_with("gRPC") {
-            3.0
-        } else {
-            4.0
-        };
-        let ratio = row.p99 / row.p50;
-        let _ = writeln!(
-            page,
-            "| albums at {}, {} on {}: p99 ≤ {limit}× p50 | {ratio:.2}× | {} |",
-            row.concurrency,
-            row.path,
-            row.store,
-            verdict(ratio <= limit)
-        );
-        if let (Some(cpu), "SQLite", true) = (row.cpu_ms, row.store, row.path.starts_with("gRPC")) {
-            let _ = writeln!(
-                page,
-                "| CPU per album (both services) at {} against the stub ≤ 0.6 ms | {cpu:.2} ms | {} |",
-                row.concurrency,
-                verdict(cpu <= 0.6)
-            );
-        }
-    }
-    if let (Some(fewest), Some(most)) = (stored.first(), stored.last()) {
-        for (rpc, name) in [("get-song", "GetSong"), ("list-songs", "ListSongs")] {
-            let p50 = |count: &u64| {
-                loads
-                    .iter()
-                    .find(|((label, _), _)| *label == format!("{rpc}-{count}"))
-                    .map(|(_, line)| number(&line["p50_ms"]))
-            };
-            if let (Some(few), Some(many)) = (p50(fewest), p50(most)) {
-                let ratio = many / few;
-                let _ = writeln!(
-                    page,
-                    "| `{name}` p50 with {most} songs ≤ 1.5× its p50 with {fewest} | {ratio:.2}× | {} |",
-                    verdict(ratio <= 1.5)
-                );
-            }
-        }
-    }
-    for line in &fairness {
-        let ratio = number(&line["flood_p99_ms"]) / number(&line["alone_p99_ms"]);
-        let _ = writeln!(
-            page,
-            "| a client's p99 while another floods ({} in flight per connection) ≤ 2× its p99 alone | {ratio:.2}× | {} |",
-            line["flood_streams"],
-            verdict(ratio <= 2.0)
-        );
-    }
-    if let Some(slowest) = painter
-        .iter()
-        .map(|line| number(&line["ms"]))
-        .reduce(f64::max)
-    {
-        let _ = writeln!(
-            page,
-            "| the painter ≤ 20 ms per 512×512 cover | {slowest} ms (slowest) | {} |",
-            verdict(slowest <= 20.0)
-        );
-    }
-    page
 }
 
 #[cfg(test)]
@@ -788,7 +573,7 @@ mod tests {
         // Off: 1000 ms of CPU for 2000 requests; on: 1200 ms for 1600.
         assert!(
             page.contains(
-                "| `GetSong`, gRPC through Envoy | 16 | off | 1000 | 10 | 20 | 0.500 | 0 |"
+                "| `GetSong`, gRPC through Envoy | 16 | off | 1000 | 10.0 | 20.0 | 0.500 | 0 |"
             ),
             "{page}"
         );
