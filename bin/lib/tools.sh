@@ -88,3 +88,18 @@ ensure_browser() {
   CHROMEDRIVER="$(command -v chromedriver)"
   export CHROMIUM CHROMEDRIVER
 }
+
+# Installs Debian's Prometheus (its server and promtool) and exports PROMETHEUS and
+# PROMTOOL. The package starts a Prometheus of its own on :9090 where an init system
+# runs; ours run on ports of their choosing, so that one is left alone.
+ensure_prometheus() {
+  if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  fi
+  PROMETHEUS="$(command -v prometheus)"
+  PROMTOOL="$(command -v promtool)"
+  export PROMETHEUS PROMTOOL
+}

@@ -129,6 +129,30 @@ fn profiles_differ_in_addresses_and_paths_only() {
     assert_eq!(strip(&compose), strip(&local));
 }
 
+/// Prometheus reads Envoy's stats from one path of the admin interface, on a listener of
+/// its own; the admin interface stays on 127.0.0.1.
+#[test]
+fn only_the_stats_path_of_the_admin_interface_is_exposed() {
+    for profile in Profile::ALL {
+        let config = parsed(&settings(), profile);
+        assert_eq!(
+            config["admin"]["address"]["socket_address"]["address"],
+            "127.0.0.1"
+        );
+        let stats = &config["static_resources"]["listeners"][1];
+        assert_eq!(stats["name"], "stats");
+        assert_eq!(stats["address"]["socket_address"]["port_value"], 9902);
+        let routes = &stats["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"]
+            [0]["routes"];
+        assert_eq!(routes.as_array().unwrap().len(), 1);
+        assert_eq!(
+            routes[0]["match"],
+            serde_json::json!({"path": "/stats/prometheus"})
+        );
+        assert_eq!(routes[0]["route"]["cluster"], "admin");
+    }
+}
+
 #[test]
 fn replicas_are_endpoints_ten_ports_apart_under_bin_up() {
     let config = parsed(
@@ -206,12 +230,13 @@ fn the_tracer_and_its_collector_are_there_only_when_tracing_is_on() {
     );
     assert_eq!(runtime["http.max_requests_per_io_cycle"], 1);
     assert!(connection_manager(&plain).get("tracing").is_none());
+    // The admin interface (for the stats listener) and the services' three.
     assert_eq!(
         plain["static_resources"]["clusters"]
             .as_array()
             .unwrap()
             .len(),
-        3
+        4
     );
 }
 

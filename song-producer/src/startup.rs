@@ -61,6 +61,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     let lyricist_model = lyricist.model().to_owned();
     let budget = ModelBudget::new(settings.budget);
     let host = ServiceHost::bind(&settings.host).await?;
+    host.usage().set_budget(settings.budget.per_second.get());
     let studio = Studio::new(
         lyricist,
         SongStore::new(database.clone()),

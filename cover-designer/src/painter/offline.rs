@@ -44,7 +44,7 @@ impl Painter for OfflinePainter {
     ) -> Result<Painting, PaintError> {
         let painter = self.clone();
         let brief = brief.clone();
-        meter.called();
+        meter.called().answered();
         // A few milliseconds of CPU: keep it off the async workers.
         let painting = tokio::task::spawn_blocking(move || painter.paint_now(&brief))
             .await

@@ -84,6 +84,7 @@ impl Painter for OpenAiPainter {
             .run(deadline, || async {
                 let mut call = meter.called();
                 let reply = inner.client.images().generate(request.clone()).await?;
+                call.answered();
                 if let Some(usage) = &reply.usage {
                     call.tokens(usage.input_tokens.into(), usage.output_tokens.into());
                 }

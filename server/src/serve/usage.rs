@@ -7,7 +7,13 @@
 //! - `superstar_model_prompt_tokens_total` and `superstar_model_completion_tokens_total`:
 //!   the tokens the provider reports in its `usage` (streamed replies ask for it with
 //!   `stream_options.include_usage`; a stream cut before its end reports none);
-//! - `superstar_images_total`: images painted.
+//! - `superstar_images_total`: images painted;
+//! - `superstar_model_failures_total`: calls that got no usable answer from the provider
+//!   (refused, unreachable, an error status, cut off by the deadline), each attempt of a
+//!   retry included: the provider's error rate is this over the calls;
+//! - `superstar_model_budget_calls_per_second`: each client's model-call budget (the song
+//!   producer's `MODEL_RATE_PER_SECOND`; 0 where no budget is kept), so that a rule can
+//!   tell a client near it.
 //!
 //! The client is the name the gateway authenticated and forwards (the song producer
 //! passes it on to the cover designer), so the label values are the gateway's
@@ -27,7 +33,7 @@ use opentelemetry::{
 };
 use prometheus_client::{
     encoding::EncodeLabelSet,
-    metrics::{counter::Counter, family::Family},
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
     registry::Registry,
 };
 
@@ -49,6 +55,8 @@ pub struct Usage {
     prompt_tokens: Family<UsageLabels, Counter>,
     completion_tokens: Family<UsageLabels, Counter>,
     images: Family<UsageLabels, Counter>,
+    failures: Family<UsageLabels, Counter>,
+    budget: Gauge,
     clients: Arc<Mutex<HashSet<Arc<str>>>>,
 }
 
@@ -76,7 +84,23 @@ impl Usage {
             "Images painted, per client and model",
             usage.images.clone(),
         );
+        registry.register(
+            "superstar_model_failures",
+            "Model calls that got no usable answer, per client and model",
+            usage.failures.clone(),
+        );
+        registry.register(
+            "superstar_model_budget_calls_per_second",
+            "Each client's model-call budget, calls a second (0: none kept here)",
+            usage.budget.clone(),
+        );
         usage
+    }
+
+    /// Each client may make `per_second` model calls a second (the song producer's
+    /// budget), as a gauge for the rules that watch it.
+    pub fn set_budget(&self, per_second: u32) {
+        self.budget.set(i64::from(per_second));
     }
 
     /// What `client` (the forwarded name; empty for a direct caller) spends on `model`.
@@ -124,12 +148,27 @@ pub struct Meter {
 }
 
 /// A model call in flight: its span in the trace (`model <name>`, with the model and
-/// the tokens the reply used), which ends when this is dropped.
+/// the tokens the reply used), which ends when this is dropped. Dropped before
+/// [`answered`](Self::answered), the call counts as failed.
 pub struct ModelCall {
     span: telemetry::Span,
+    failed: Option<Counter>,
+}
+
+impl Drop for ModelCall {
+    fn drop(&mut self) {
+        if let Some(failed) = self.failed.take() {
+            failed.inc();
+        }
+    }
 }
 
 impl ModelCall {
+    /// The provider answered: the call did not fail, whatever the answer says.
+    pub fn answered(&mut self) {
+        self.failed = None;
+    }
+
     /// The provider reported `prompt` and `completion` tokens for this call's reply
     /// (recorded on its span; count them with [`Meter::tokens`]).
     pub fn tokens(&mut self, prompt: u64, completion: u64) {
@@ -152,7 +191,10 @@ impl Meter {
                 KeyValue::new("superstar.client", self.labels.client.to_string()),
             ],
         );
-        ModelCall { span }
+        ModelCall {
+            span,
+            failed: Some(self.usage.failures.get_or_create(&self.labels).clone()),
+        }
     }
 
     /// The provider reported `prompt` and `completion` tokens for a reply.
@@ -184,10 +226,13 @@ mod tests {
         let mut registry = Registry::default();
         let usage = Usage::register(&mut registry);
         let alice = usage.meter("alice", "gpt-5-mini");
-        alice.called();
+        alice.called().answered();
         alice.tokens(120, 800);
-        alice.called();
+        alice.called().answered();
         alice.tokens(100, 700);
+        // A call dropped unanswered (refused, unreachable, timed out) failed.
+        drop(alice.called());
+        usage.set_budget(2);
         usage.meter("bob", "gpt-image-1").painted(1);
         usage.meter("", "offline").called();
         for n in 0..MAX_CLIENTS + 10 {
@@ -196,7 +241,15 @@ mod tests {
         let mut text = String::new();
         encode(&mut text, &registry).unwrap();
         assert!(
-            text.contains(r#"superstar_model_calls_total{client="alice",model="gpt-5-mini"} 2"#),
+            text.contains(r#"superstar_model_calls_total{client="alice",model="gpt-5-mini"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"superstar_model_failures_total{client="alice",model="gpt-5-mini"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("superstar_model_budget_calls_per_second 2"),
             "{text}"
         );
         assert!(text.contains(

@@ -103,8 +103,10 @@ impl Lyricist for OpenAiLyricist {
             let (head, mut rest) = loop {
                 asked += 1;
                 let mut stream = inner.settings.retry.run(deadline, || async {
-                    meter.called();
-                    Ok(inner.client.chat().create_stream(request.clone()).await?)
+                    let mut call = meter.called();
+                    let stream = inner.client.chat().create_stream(request.clone()).await?;
+                    call.answered();
+                    Ok(stream)
                 }).await?;
                 // Hold the text back until its first line shows it is a song.
                 let mut head = String::new();
@@ -161,6 +163,7 @@ impl Lyricist for OpenAiLyricist {
                     .run(deadline, || async {
                         let mut call = meter.called();
                         let reply = inner.client.chat().create(request.clone()).await?;
+                        call.answered();
                         if let Some(usage) = &reply.usage {
                             let (prompt, completion) =
                                 (usage.prompt_tokens.into(), usage.completion_tokens.into());

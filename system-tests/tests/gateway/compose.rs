@@ -59,6 +59,38 @@ fn every_image_is_a_stage_of_the_one_dockerfile() {
 /// Jaeger, behind the `tracing` profile: the official image at a pinned version, OTLP in
 /// on the compose network, and the command the README gives (run by the Docker stage's
 /// `docker compose --profile tracing config` test).
+/// Prometheus, behind the `monitoring` profile: the official image at a pinned version,
+/// the committed config and rules, no secret (run by the Docker stage).
+#[test]
+fn prometheus_is_an_official_pinned_image_behind_the_monitoring_profile_with_no_secret() {
+    let compose = compose();
+    let prometheus = &compose["services"]["prometheus"];
+    assert_eq!(prometheus["profiles"], serde_json::json!(["monitoring"]));
+    assert!(prometheus.get("build").is_none());
+    let image = prometheus["image"].as_str().unwrap();
+    let version = image
+        .strip_prefix("prom/prometheus:v")
+        .unwrap_or_else(|| panic!("the official image: {image}"));
+    assert!(
+        version.split('.').all(|part| part.parse::<u32>().is_ok()),
+        "{image}"
+    );
+    assert!(prometheus.get("secrets").is_none() && prometheus.get("environment").is_none());
+    let mounts: Vec<&str> = prometheus["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|volume| volume.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            "./deploy/prometheus/prometheus-compose.yml:/etc/prometheus/prometheus.yml:ro",
+            "./deploy/prometheus/rules:/etc/prometheus/rules:ro"
+        ]
+    );
+}
+
 #[test]
 fn jaeger_is_an_official_pinned_image_behind_the_tracing_profile() {
     let compose = compose();
@@ -68,7 +100,11 @@ fn jaeger_is_an_official_pinned_image_behind_the_tracing_profile() {
         .filter(|(_, service)| service.get("profiles").is_some())
         .map(|(name, _)| name)
         .collect();
-    assert_eq!(extras, ["jaeger"], "the only service behind a profile");
+    assert_eq!(
+        extras,
+        ["jaeger", "prometheus"],
+        "the only services behind a profile"
+    );
     let jaeger = &compose["services"]["jaeger"];
     assert_eq!(jaeger["profiles"], serde_json::json!(["tracing"]));
     assert!(jaeger.get("build").is_none());
@@ -148,6 +184,8 @@ fn only_the_gateway_port_is_published() {
         } else if name == "jaeger" {
             // Its UI, on loopback only; OTLP in stays on the compose network.
             assert_eq!(ports, [Value::from("127.0.0.1:16686:16686")]);
+        } else if name == "prometheus" {
+            assert_eq!(ports, [Value::from("127.0.0.1:9090:9090")]);
         } else {
             assert!(ports.is_empty(), "{name} publishes {ports:?}");
         }

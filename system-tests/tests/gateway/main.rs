@@ -14,6 +14,7 @@ mod fairness;
 mod hostile;
 mod kubernetes;
 mod models;
+mod monitoring;
 mod python;
 mod readme;
 mod replicas;

@@ -18,7 +18,7 @@ pub(super) const EXPORT_KEY: &str =
     "export SUPERSTAR_KEY=$(grep ^SUPERSTAR_API_KEYS .env | cut -d: -f2)";
 
 /// The ports bin/up's processes listen on.
-pub(super) const PORTS: [u16; 6] = [8443, 9901, 50051, 50052, 9101, 9102];
+pub(super) const PORTS: [u16; 7] = [8443, 9901, 9902, 50051, 50052, 9101, 9102];
 
 /// A command for one of our scripts, run as a user runs it: without the variables cargo
 /// sets for this test, which would make the script's own `cargo build` see a changed

@@ -47,7 +47,7 @@ impl Lyricist for OfflineLyricist {
     }
 
     fn write(&self, brief: &SongBrief, _deadline: Option<Instant>, meter: &Meter) -> Deltas {
-        meter.called();
+        meter.called().answered();
         let deltas = futures::stream::iter(split_into_deltas(&compose(brief)));
         if self.typing_delay.is_zero() {
             return Box::pin(deltas.map(Ok));

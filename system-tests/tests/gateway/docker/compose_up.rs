@@ -339,3 +339,61 @@ fn docker_the_tracing_profile_adds_jaeger_and_points_every_hop_at_it() {
         );
     }
 }
+
+/// `docker compose --profile monitoring up`: Prometheus on 127.0.0.1:9090 only, with the
+/// committed rules loaded, finds Envoy and every replica of both services up.
+#[test]
+#[ignore = "needs a Docker engine and the images: bin/test runs this"]
+fn docker_the_monitoring_profile_runs_prometheus_on_loopback_scraping_every_target() {
+    let mut stack = Stack::new();
+    stack.profiles.push("monitoring");
+    stack.up(&["--scale", "song-producer=2"]);
+    let prometheus = stack.inspect("prometheus");
+    let bindings = &prometheus[0]["HostConfig"]["PortBindings"]["9090/tcp"];
+    assert_eq!(bindings[0]["HostIp"], "127.0.0.1", "{bindings}");
+    let api = |path: &str| -> Value {
+        let output = Command::new("curl")
+            .args(["-sS", "--max-time", "5"])
+            .arg(format!("http://127.0.0.1:9090{path}"))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+    };
+    // Envoy, two song producers and one cover designer, each scraped and up.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let targets = api("/api/v1/targets");
+        let up: Vec<String> = targets["data"]["activeTargets"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|target| target["health"] == "up")
+            .map(|target| {
+                target["labels"]["job"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        let count = |job: &str| up.iter().filter(|name| *name == job).count();
+        if (
+            count("envoy"),
+            count("song-producer"),
+            count("cover-designer"),
+        ) == (1, 2, 1)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "targets up: {up:?}; {targets}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let rules = api("/api/v1/rules");
+    let groups: Vec<&str> = rules["data"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| group["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["superstar-slis", "superstar-alerts"]);
+}

@@ -64,6 +64,8 @@ fn docker(args: &[&str]) -> Command {
 struct Stack {
     /// Compose files besides docker-compose.yml (the PostgreSQL override).
     overrides: Vec<&'static str>,
+    /// Compose profiles to run as well (`monitoring`).
+    profiles: Vec<&'static str>,
     data: tempfile::TempDir,
     /// An OpenAI key that must reach the services and nothing else. The providers stay
     /// offline (`SUPERSTAR_PROVIDER=offline`), so it is never used.
@@ -85,6 +87,7 @@ impl Stack {
         let data = tempfile::tempdir().unwrap();
         let stack = Self {
             overrides: overrides.to_vec(),
+            profiles: Vec::new(),
             data,
             openai_key: format!("sk-test-{}", uuid_like()),
             _one_at_a_time: guard,
@@ -119,6 +122,7 @@ impl Stack {
             .current_dir(repo())
             .env("COMPOSE_PROJECT_NAME", PROJECT)
             .env("SUPERSTAR_DATA_DIR", self.data.path())
+            .env("COMPOSE_PROFILES", self.profiles.join(","))
             .env("SUPERSTAR_PROVIDER", "offline")
             .env("OPENAI_API_KEY", &self.openai_key);
         command
