@@ -19,6 +19,10 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// any the client sent).
 pub const CLIENT: &str = "x-superstar-client";
 
+/// The header in which Envoy tells an upstream how long its route waits, in
+/// milliseconds.
+pub const ENVOY_TIMEOUT: &str = "x-envoy-expected-rq-timeout-ms";
+
 /// How long before the caller's deadline work on its behalf stops. tonic's own timer
 /// for the deadline started when the request arrived, a moment before the handler
 /// read it; giving up this much sooner lets the handler's `DEADLINE_EXCEEDED`, which
@@ -34,14 +38,20 @@ pub struct CallContext {
 }
 
 impl CallContext {
-    /// Reads the context from an incoming request's metadata. The deadline counts from
-    /// now, which is when the handler starts: close enough to when the request arrived.
+    /// Reads the context from an incoming request's metadata. The deadline is the
+    /// caller's `grpc-timeout`; without one (a JSON client through the transcoder, grpcurl
+    /// without `-max-time`), Envoy's `x-envoy-expected-rq-timeout-ms`, the time its route
+    /// will wait, so that no work runs on after Envoy has given up. It counts from now,
+    /// which is when the handler starts: close enough to when the request arrived.
     pub fn from_metadata(metadata: &MetadataMap) -> Self {
-        let deadline = metadata
-            .get("grpc-timeout")
-            .and_then(|value| value.to_str().ok())
-            .and_then(parse_grpc_timeout)
-            .map(|timeout| Instant::now() + timeout);
+        let text = |name| metadata.get(name).and_then(|value| value.to_str().ok());
+        let timeout = match text("grpc-timeout") {
+            Some(value) => parse_grpc_timeout(value),
+            None => text(ENVOY_TIMEOUT)
+                .and_then(|ms| ms.parse().ok())
+                .map(Duration::from_millis),
+        };
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
         Self {
             request_id: metadata.get(REQUEST_ID).cloned(),
             deadline,
@@ -146,6 +156,29 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_deadline_is_grpc_timeout_else_envoys_route_timeout() {
+        let within = |metadata: &MetadataMap, low: u64, high: u64| {
+            let left = CallContext::from_metadata(metadata).remaining().unwrap();
+            assert!(
+                left > Duration::from_millis(low) && left <= Duration::from_millis(high),
+                "{left:?}"
+            );
+        };
+        let mut metadata = MetadataMap::new();
+        assert!(CallContext::from_metadata(&metadata).deadline().is_none());
+        metadata.insert(ENVOY_TIMEOUT, "15000".parse().unwrap());
+        within(&metadata, 14_000, 15_000);
+        // The caller's own deadline wins, shorter or longer.
+        metadata.insert("grpc-timeout", "2S".parse().unwrap());
+        within(&metadata, 1_000, 2_000);
+        metadata.insert("grpc-timeout", "60S".parse().unwrap());
+        within(&metadata, 59_000, 60_000);
+        let mut garbled = MetadataMap::new();
+        garbled.insert(ENVOY_TIMEOUT, "soon".parse().unwrap());
+        assert!(CallContext::from_metadata(&garbled).deadline().is_none());
+    }
 
     #[test]
     fn grpc_timeouts_parse_in_every_unit() {
