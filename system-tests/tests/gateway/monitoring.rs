@@ -101,7 +101,8 @@ impl Prometheus {
 #[ignore = "needs Envoy, Prometheus and release binaries: bin/test runs this"]
 fn prometheus_scrapes_every_target_and_sees_the_provider_fail() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let provider = runtime.block_on(MockServer::start());
+    // Not from wiremock's pool: dropped, it stops answering.
+    let provider = runtime.block_on(MockServer::builder().start());
     runtime.block_on(
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))

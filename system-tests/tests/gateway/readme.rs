@@ -551,8 +551,15 @@ pub(super) fn the_readme_tour() -> Value {
     assert_eq!((status, body["code"].as_i64()), (401, Some(16)), "{body}");
     let (body, status) = curl("-H 'x-api-key: not-a-key' https://localhost:8443/v1/songs");
     assert_eq!((status, body["code"].as_i64()), (401, Some(16)), "{body}");
+    // Envoy's own refusals read as a sentence to a gRPC client, not as JSON.
     let (success, denied) = grpcurl("localhost:8443 list");
-    assert!(!success && denied.contains("Unauthenticated"), "{denied}");
+    assert!(
+        !success
+            && denied.contains(
+                "code = Unauthenticated desc = missing or unknown API key: send x-api-key or Authorization: Bearer"
+            ),
+        "{denied}"
+    );
 
     let (body, status) = curl(&format!(
         r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "jazz", "theme": ""}}'"#
@@ -589,7 +596,12 @@ pub(super) fn the_readme_tour() -> Value {
     let exhausted = ok(&format!(
         r#"for i in $(seq 12); do .venv/bin/grpcurl -cacert certs/ca.pem {KEY} -d '{{"description": "x"}}' localhost:8443 superstar.v1.CoverDesigner/DesignCover 2>&1 & done; wait"#
     ));
-    assert!(exhausted.contains("Code: ResourceExhausted"), "{exhausted}");
+    assert!(
+        exhausted.contains("Code: ResourceExhausted")
+            && exhausted.contains("Message: rate limit exceeded; retry later")
+            && !exhausted.contains("{\"code\""),
+        "{exhausted}"
+    );
     let (body, status) = curl(&format!(
         "{KEY} https://localhost:8443/v1/covers/{cover_id}"
     ));
