@@ -12,6 +12,7 @@ use superstar_server::{
     serve::host::{
         Application, HostError, MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES, ServiceHost,
     },
+    serve::trust::Trust,
     storage::db::{self, DbError},
     storage::idempotency::RequestIds,
 };
@@ -38,6 +39,17 @@ pub enum StartupError {
     Host(#[from] HostError),
 }
 
+/// Who may call the cover designer, by the name in their certificate (see
+/// [`superstar_server::serve::trust`]): the gateway, for covers clients order and read,
+/// and the song producer, for albums' covers; only the song producer may withdraw an
+/// album's order.
+pub const TRUST: Trust = Trust {
+    callers: &[
+        (superstar_proto::COVER_DESIGNER, &["envoy", "song-producer"]),
+        (superstar_proto::COVER_DESIGNER_INTERNAL, &["song-producer"]),
+    ],
+};
+
 /// Connects and migrates the database, picks the painter and binds the listeners:
 /// a cover designer ready to serve.
 pub async fn build(settings: Settings) -> Result<Application, StartupError> {
@@ -48,7 +60,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     };
     let model = painter.model().to_owned();
     let store = CoverStore::new(database.clone());
-    let host = ServiceHost::bind(&settings.host).await?;
+    let host = ServiceHost::bind(&settings.host, TRUST).await?;
     let service = CoverDesignerService::new(
         painter,
         store.clone(),

@@ -9,6 +9,7 @@ use superstar_server::{
     serve::host::{
         Application, HostError, MAX_REQUEST_MESSAGE_BYTES, MAX_RESPONSE_MESSAGE_BYTES, ServiceHost,
     },
+    serve::trust::Trust,
     storage::db::{self, DbError},
     storage::idempotency::RequestIds,
     tls::TlsError,
@@ -42,6 +43,12 @@ pub enum StartupError {
     Host(#[from] HostError),
 }
 
+/// Who may call the song producer, by the name in their certificate (see
+/// [`superstar_server::serve::trust`]): the gateway alone.
+pub const TRUST: Trust = Trust {
+    callers: &[(superstar_proto::SONG_PRODUCER, &["envoy"])],
+};
+
 /// Connects and migrates the database, sets up the cover designer client, picks the
 /// lyricist and binds the listeners: a song producer ready to serve.
 pub async fn build(settings: Settings) -> Result<Application, StartupError> {
@@ -60,7 +67,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
     };
     let lyricist_model = lyricist.model().to_owned();
     let budget = ModelBudget::new(settings.budget);
-    let host = ServiceHost::bind(&settings.host).await?;
+    let host = ServiceHost::bind(&settings.host, TRUST).await?;
     host.usage().set_budget(settings.budget.per_second.get());
     let studio = Studio::new(
         lyricist,

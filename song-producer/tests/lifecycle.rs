@@ -89,7 +89,7 @@ async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
             .success()
     };
 
-    let me = ca.issue("test-client");
+    let me = ca.issue("envoy");
     let channel = loop {
         // The process needs a moment to bind; connection refusals until then are expected.
         match channel(addr, ca.ca_path(), Some(&me)).await {

@@ -221,7 +221,9 @@ impl TestSystem {
         let cover_designer = start_cover_designer(&ca, &databases.cover_designer, &setup).await;
         let song_producer =
             start_song_producer(&ca, &databases.song_producer, cover_designer.addr, &setup).await;
-        let client_tls = ca.issue("test-client");
+        // The tests call the services as the gateway does, with a certificate named
+        // `envoy` (certs/envoy-client.pem's name).
+        let client_tls = ca.issue("envoy");
         let songs_channel = connect(song_producer.addr, &ca, &client_tls).await;
         let covers_channel = connect(cover_designer.addr, &ca, &client_tls).await;
         wait_until_serving(songs_channel.clone(), superstar_proto::SONG_PRODUCER).await;
@@ -268,6 +270,18 @@ impl TestSystem {
     /// system does not hold (health, reflection).
     pub async fn channel_to(&self, addr: SocketAddr) -> Channel {
         connect(addr, &self.ca, &self.client_tls).await
+    }
+
+    /// A channel to `addr` presenting the song producer's own certificate (the one it
+    /// serves and calls the cover designer with), for what only it may call.
+    pub async fn channel_as_song_producer(&self, addr: SocketAddr) -> Channel {
+        let folder = self.ca.ca_path().parent().expect("the CA's folder");
+        let song_producer = TlsFiles {
+            cert: folder.join("song-producer.pem"),
+            key: folder.join("song-producer-key.pem"),
+            ca: self.ca.ca_path().to_owned(),
+        };
+        connect(addr, &self.ca, &song_producer).await
     }
 
     /// Starts one more song producer on the same databases and cover designer: a
@@ -366,13 +380,17 @@ async fn start_song_producer(
     covers: SocketAddr,
     setup: &Setup,
 ) -> Running {
+    // One certificate for the song producer, named `song-producer`, serving and calling
+    // the cover designer: the cover designer trusts the name, as it trusts
+    // certs/song-producer-client.pem's.
+    let host = host_settings(ca, "song-producer", setup);
     let settings = SongProducerSettings {
-        host: host_settings(ca, "song-producer", setup),
-        database_url: database_url.into(),
         cover_designer: CoverDesignerSettings {
             url: format!("https://localhost:{}", covers.port()),
-            tls: ca.issue("song-producer-client"),
+            tls: host.tls.clone(),
         },
+        host,
+        database_url: database_url.into(),
         provider: setup.providers.lyrics.clone(),
         offline_typing_delay: setup.typing_delay,
         budget: setup.budget,

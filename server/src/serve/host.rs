@@ -51,6 +51,7 @@ use crate::{
     serve::metrics::Metrics,
     serve::rpc_layer::{self, ObserveLayer},
     serve::shutdown::Shutdown,
+    serve::trust::{Trust, TrustLayer},
     tls::{TlsError, TlsFiles},
 };
 
@@ -199,15 +200,18 @@ impl Default for Drain {
 }
 
 /// Around every RPC, outermost first: the request id (set, then copied onto the
-/// response), observe (so refused RPCs are logged and counted too), shed load, limit
-/// concurrency.
+/// response), observe (so refused RPCs are logged and counted too), who may call what,
+/// shed load, limit concurrency.
 type HostLayers = Stack<
     GlobalConcurrencyLimitLayer,
     Stack<
         LoadShedLayer,
         Stack<
-            ObserveLayer,
-            Stack<PropagateRequestIdLayer, Stack<SetRequestIdLayer<MakeRequestUuid>, Identity>>,
+            TrustLayer,
+            Stack<
+                ObserveLayer,
+                Stack<PropagateRequestIdLayer, Stack<SetRequestIdLayer<MakeRequestUuid>, Identity>>,
+            >,
         >,
     >,
 >;
@@ -227,21 +231,27 @@ pub struct ServiceHost {
 impl ServiceHost {
     /// Binds both listeners and loads the certificates: everything that can fail at
     /// start fails here, before any service is added.
-    pub async fn bind(settings: &HostSettings) -> Result<Self, HostError> {
+    pub async fn bind(settings: &HostSettings, trust: Trust) -> Result<Self, HostError> {
         let tls = settings.tls.server_config()?;
         let grpc = listen(settings.listen_addr).await?;
         let metrics_listener = listen(settings.metrics_addr).await?;
         let metrics = Metrics::new();
         let (health, health_service) = tonic_health::server::health_reporter();
-        let reflection = || {
+        // Reflection lists the public services, its own and health: not
+        // CoverDesignerInternal, which only the song producer may call.
+        let reflection = |itself: &str| {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(superstar_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name(superstar_proto::SONG_PRODUCER)
+                .with_service_name(superstar_proto::COVER_DESIGNER)
+                .with_service_name("grpc.health.v1.Health")
+                .with_service_name(itself)
         };
-        let reflection_v1 = reflection()
+        let reflection_v1 = reflection("grpc.reflection.v1.ServerReflection")
             .build_v1()
             .expect("the compiled descriptor sets are valid");
-        let reflection_v1alpha = reflection()
+        let reflection_v1alpha = reflection("grpc.reflection.v1alpha.ServerReflection")
             .build_v1alpha()
             .expect("the compiled descriptor sets are valid");
         let limits = settings.limits;
@@ -256,6 +266,7 @@ impl ServiceHost {
             .layer(set_request_id)
             .layer(propagate_request_id)
             .layer(ObserveLayer::new(metrics.clone()))
+            .layer(TrustLayer(trust))
             .layer(LoadShedLayer::new())
             .layer(GlobalConcurrencyLimitLayer::new(limits.concurrent_rpcs))
             .add_service(health_service)

@@ -1,8 +1,8 @@
 //! Serving a gRPC service: the host ([`host`]) with its tower layer around every RPC
 //! ([`rpc_layer`]), JSON logs and traces ([`telemetry`]), Prometheus metrics
 //! ([`metrics`]) with each client's model spend ([`usage`]), graceful stop
-//! ([`shutdown`]), request fields named in errors ([`request_fields`]), and `main`
-//! ([`entrypoint`]).
+//! ([`shutdown`]), request fields named in errors ([`request_fields`]), who may call
+//! what ([`trust`]), and `main` ([`entrypoint`]).
 
 pub mod entrypoint;
 pub mod host;
@@ -11,4 +11,5 @@ pub mod request_fields;
 pub mod rpc_layer;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trust;
 pub mod usage;

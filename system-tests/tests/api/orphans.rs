@@ -202,8 +202,11 @@ async fn a_withdrawn_order_leaves_no_cover_whenever_it_is_withdrawn() {
     let server = MockServer::start().await;
     slow_images(Duration::from_millis(800)).mount(&server).await;
     let system = TestSystem::start_with_openai(&format!("{}/v1", server.uri()), "sk-orphans").await;
-    let internal =
-        CoverDesignerInternalClient::new(system.channel_to(system.cover_designer_addr()).await);
+    let internal = CoverDesignerInternalClient::new(
+        system
+            .channel_as_song_producer(system.cover_designer_addr())
+            .await,
+    );
     let order = |client: &str, id: &str| {
         let mut covers = system.covers.clone();
         let request = as_client(

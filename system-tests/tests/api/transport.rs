@@ -69,7 +69,7 @@ async fn health_reports_each_service_and_the_server() {
 }
 
 #[tokio::test]
-async fn reflection_v1_and_v1alpha_list_every_service() {
+async fn reflection_v1_and_v1alpha_list_every_public_service() {
     use tonic_reflection::pb::{v1, v1alpha};
     let system = TestSystem::start().await;
     let channel = system.channel_to(system.cover_designer_addr()).await;
@@ -79,7 +79,7 @@ async fn reflection_v1_and_v1alpha_list_every_service() {
         superstar_proto::SONG_PRODUCER,
     ];
 
-    // grpcurl 1.8 speaks v1alpha; newer clients speak v1. Both see the whole contract.
+    // grpcurl 1.8 speaks v1alpha; newer clients speak v1. Both see the public contract.
     let request = v1alpha::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(
@@ -105,6 +105,13 @@ async fn reflection_v1_and_v1alpha_list_every_service() {
             "v1alpha lists {name}: {names:?}"
         );
     }
+    // Not the service only the song producer may call: no one else needs to see it.
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == superstar_proto::COVER_DESIGNER_INTERNAL),
+        "{names:?}"
+    );
 
     let request = v1::ServerReflectionRequest {
         host: String::new(),
@@ -126,4 +133,74 @@ async fn reflection_v1_and_v1alpha_list_every_service() {
         panic!("not a file descriptor");
     };
     assert!(!files.file_descriptor_proto.is_empty());
+}
+
+/// A peer is trusted for the name in its certificate, not for holding one: a
+/// certificate the project's CA signed for another workload may reach health and
+/// reflection, but no service.
+#[tokio::test]
+async fn a_certificate_of_the_ca_for_another_name_may_call_no_service() {
+    use superstar_proto::v1::{DesignCoverRequest, cover_designer_client::CoverDesignerClient};
+    let system = TestSystem::start().await;
+    let other = system.ca.issue("batch-job");
+    let songs = channel(system.song_producer.addr, system.ca.ca_path(), Some(&other))
+        .await
+        .expect("the handshake passes: the CA signed it");
+    let denied = SongProducerClient::new(songs.clone())
+        .list_songs(superstar_proto::v1::ListSongsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
+    assert!(
+        denied.message().contains("superstar.v1.SongProducer"),
+        "{denied:?}"
+    );
+    let health = HealthClient::new(songs)
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("health is open to every peer of the CA");
+    assert_eq!(health.into_inner().status(), ServingStatus::Serving);
+
+    let covers = channel(
+        system.cover_designer_addr(),
+        system.ca.ca_path(),
+        Some(&other),
+    )
+    .await
+    .unwrap();
+    let denied = CoverDesignerClient::new(covers)
+        .design_cover(DesignCoverRequest {
+            description: "a red sky".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
+}
+
+/// Only the song producer may withdraw an album's cover order: the gateway's own
+/// certificate (the one these tests call with) may not, though it may order covers.
+#[tokio::test]
+async fn only_the_song_producer_may_call_the_internal_rpc() {
+    use superstar_proto::v1::{
+        WithdrawCoverRequest, cover_designer_internal_client::CoverDesignerInternalClient,
+    };
+    let system = TestSystem::start().await;
+    let as_gateway = system.channel_to(system.cover_designer_addr()).await;
+    let denied = CoverDesignerInternalClient::new(as_gateway)
+        .withdraw_cover(WithdrawCoverRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
+    // The song producer's name: allowed through (an empty order is then its own error).
+    let as_song_producer = system
+        .channel_as_song_producer(system.cover_designer_addr())
+        .await;
+    let answered = CoverDesignerInternalClient::new(as_song_producer)
+        .withdraw_cover(WithdrawCoverRequest::default())
+        .await;
+    assert!(
+        !matches!(&answered, Err(status) if status.code() == tonic::Code::PermissionDenied),
+        "{answered:?}"
+    );
 }
