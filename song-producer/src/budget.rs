@@ -15,12 +15,14 @@
 //! Covers a client asks the cover designer for directly are one request, one call:
 //! the gateway's model bucket counts them exactly.
 //!
-//! With several replicas each keeps its own buckets, so a client can reach up to that
-//! many times its budget when the gateway spreads its requests over them; the gateway's
-//! bucket, one per gateway, still holds its requests to the budget.
+//! Both kinds of budget are GCRA (the generic cell rate algorithm): one timestamp per
+//! client, the theoretical time its next call may arrive, pushed forward by each call.
+//! - A single process (SQLite) keeps them in memory, in [`governor`]'s keyed limiter.
+//! - Replicas sharing PostgreSQL keep them in its `model_budgets` table, one row per
+//!   client, checked and pushed forward in one statement per request, so that a client
+//!   whose requests the gateway spreads over N replicas still has one budget, not N.
 //!
-//! [`governor`]'s keyed limiter (GCRA) keeps one timestamp per client; clients are
-//! the gateway's configured ones.
+//! Clients are the gateway's configured ones, so either holds a handful of entries.
 
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
@@ -28,8 +30,9 @@ use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
 };
+use superstar_server::storage::db::{Database, now_micros};
 
-use crate::domain::SongsCount;
+use crate::{domain::SongsCount, error::Error};
 
 /// The most calls one request makes: the largest album, and its cover.
 pub const LARGEST_REQUEST: u32 = SongsCount::MAX as u32 + 1;
@@ -67,41 +70,107 @@ impl Default for BudgetSettings {
 
 /// Every client's budget. Cheap to clone: clones share the buckets.
 #[derive(Clone)]
-pub struct ModelBudget {
-    limiter: Arc<DefaultKeyedRateLimiter<String>>,
-    clock: DefaultClock,
+pub enum ModelBudget {
+    /// In this process.
+    Local {
+        /// One GCRA cell per client.
+        limiter: Arc<DefaultKeyedRateLimiter<String>>,
+        /// The limiter's clock, to say when to retry.
+        clock: DefaultClock,
+    },
+    /// In the database every replica shares.
+    Shared {
+        /// PostgreSQL.
+        database: Database,
+        /// Microseconds one call pushes the client's time forward: 1 / the rate.
+        call_micros: i64,
+        /// How far ahead of now a client's time may run: the burst's worth of calls.
+        capacity_micros: i64,
+    },
+}
+
+/// The bucket's size: the burst, but never less than the largest request.
+fn burst(settings: BudgetSettings) -> NonZeroU32 {
+    settings
+        .burst
+        .max(NonZeroU32::new(LARGEST_REQUEST).expect("not zero"))
 }
 
 impl ModelBudget {
-    /// Budgets of `settings` for every client.
+    /// Budgets of `settings` for every client, in this process.
     pub fn new(settings: BudgetSettings) -> Self {
-        let burst = settings
-            .burst
-            .max(NonZeroU32::new(LARGEST_REQUEST).expect("not zero"));
-        let quota = Quota::per_second(settings.per_second).allow_burst(burst);
-        Self {
+        let quota = Quota::per_second(settings.per_second).allow_burst(burst(settings));
+        Self::Local {
             limiter: Arc::new(RateLimiter::keyed(quota)),
             clock: DefaultClock::default(),
         }
     }
 
+    /// Budgets of `settings` for every client, kept in `database` (PostgreSQL) and
+    /// shared by every replica that uses it.
+    pub fn shared(settings: BudgetSettings, database: Database) -> Self {
+        let call_micros = 1_000_000 / i64::from(settings.per_second.get());
+        Self::Shared {
+            database,
+            call_micros,
+            capacity_micros: call_micros * i64::from(burst(settings).get()),
+        }
+    }
+
     /// Takes `calls` from `client`'s budget, all or none.
-    pub fn spend(&self, client: &str, calls: u32) -> Result<(), OverBudget> {
+    pub async fn spend(&self, client: &str, calls: u32) -> Result<(), Error> {
         let Some(n) = NonZeroU32::new(calls) else {
             return Ok(());
         };
-        match self.limiter.check_key_n(&client.to_owned(), n) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(not_until)) => Err(OverBudget {
-                calls,
-                retry_after: not_until.wait_time_from(self.clock.now()),
-            }),
-            // More than the bucket holds: cannot happen for requests the contract
-            // allows (see LARGEST_REQUEST); refuse as if it were spent.
-            Err(_) => Err(OverBudget {
-                calls,
-                retry_after: Duration::from_secs(1),
-            }),
+        let over = |retry_after| Error::OverBudget(OverBudget { calls, retry_after });
+        match self {
+            Self::Local { limiter, clock } => match limiter.check_key_n(&client.to_owned(), n) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(not_until)) => Err(over(not_until.wait_time_from(clock.now()))),
+                // More than the bucket holds: cannot happen for requests the contract
+                // allows (see LARGEST_REQUEST); refuse as if it were spent.
+                Err(_) => Err(over(Duration::from_secs(1))),
+            },
+            Self::Shared {
+                database,
+                call_micros,
+                capacity_micros,
+            } => {
+                let now = now_micros();
+                let cost = call_micros * i64::from(calls);
+                if cost > *capacity_micros {
+                    // More than the bucket holds, as above.
+                    return Err(over(Duration::from_secs(1)));
+                }
+                // The client's time moves to max(its time, now) + cost, unless that
+                // would put it more than the bucket's capacity ahead of now: then the
+                // row is left alone and nothing comes back.
+                let spent: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO model_budgets (client, tat) VALUES ($1, $2 + $3) \
+                     ON CONFLICT (client) DO UPDATE \
+                     SET tat = GREATEST(model_budgets.tat, $2) + $3 \
+                     WHERE GREATEST(model_budgets.tat, $2) + $3 - $4 <= $2 \
+                     RETURNING tat",
+                )
+                .bind(client)
+                .bind(now)
+                .bind(cost)
+                .bind(*capacity_micros)
+                .fetch_optional(database.writes())
+                .await?;
+                if spent.is_some() {
+                    return Ok(());
+                }
+                let tat: i64 =
+                    sqlx::query_scalar("SELECT tat FROM model_budgets WHERE client = $1")
+                        .bind(client)
+                        .fetch_one(database.reads())
+                        .await?;
+                let wait = tat.max(now) + cost - capacity_micros - now;
+                Err(over(Duration::from_micros(
+                    u64::try_from(wait).unwrap_or(0),
+                )))
+            }
         }
     }
 }
@@ -111,44 +180,5 @@ impl std::fmt::Debug for ModelBudget {
         formatter
             .debug_struct("ModelBudget")
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn budget(per_second: u32, burst: u32) -> ModelBudget {
-        ModelBudget::new(BudgetSettings {
-            per_second: NonZeroU32::new(per_second).unwrap(),
-            burst: NonZeroU32::new(burst).unwrap(),
-        })
-    }
-
-    #[test]
-    fn each_client_has_its_own_budget() {
-        let budget = budget(1, 12);
-        budget.spend("alice", 12).unwrap();
-        let refused = budget.spend("alice", 1).unwrap_err();
-        assert!(
-            refused.retry_after > Duration::ZERO && refused.retry_after <= Duration::from_secs(1)
-        );
-        budget.spend("bob", 12).unwrap();
-    }
-
-    #[test]
-    fn a_request_is_charged_all_or_nothing() {
-        let budget = budget(1, 12);
-        budget.spend("alice", 8).unwrap();
-        let refused = budget.spend("alice", 5).unwrap_err();
-        assert_eq!(refused.calls, 5);
-        assert!(refused.to_string().contains("retry in"), "{refused}");
-        // The refused request took nothing: the four left are still there.
-        budget.spend("alice", 4).unwrap();
-    }
-
-    #[test]
-    fn the_largest_album_fits_a_smaller_burst() {
-        budget(2, 1).spend("alice", LARGEST_REQUEST).unwrap();
     }
 }

@@ -129,7 +129,8 @@ impl SongProducer for SongProducerService {
         let count = SongsCount::parse(request.songs_count).map_err(Error::from)?;
         let songs = self
             .studio
-            .generate(SongBrief::tracks(&genre, &theme, count), &context)?;
+            .generate(SongBrief::tracks(&genre, &theme, count), &context)
+            .await?;
         first_then_rest(songs.map_err(Status::from)).await
     }
 

@@ -66,7 +66,16 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         Provider::OpenAi(openai) => Arc::new(OpenAiLyricist::new(openai)),
     };
     let lyricist_model = lyricist.model().to_owned();
-    let budget = ModelBudget::new(settings.budget);
+    // Replicas share PostgreSQL, and so each client's budget; SQLite is one process's.
+    let budget = if settings
+        .database_url
+        .expose_secret()
+        .starts_with("postgres")
+    {
+        ModelBudget::shared(settings.budget, database.clone())
+    } else {
+        ModelBudget::new(settings.budget)
+    };
     let host = ServiceHost::bind(&settings.host, TRUST).await?;
     host.usage().set_budget(settings.budget.per_second.get());
     let studio = Studio::new(

@@ -111,7 +111,7 @@ impl Studio {
             Begun::Fresh(claim) => claim,
         };
         let calls = u32::try_from(plan.tracks().len() + 1).unwrap_or(u32::MAX);
-        self.budget.spend(context.client(), calls)?;
+        self.budget.spend(context.client(), calls).await?;
         let caller_gone = CancellationToken::new();
         let _cancel_when_dropped = caller_gone.clone().drop_guard();
         let stop = match claim {
@@ -265,13 +265,13 @@ impl Studio {
     /// Writes and stores the songs one after another, yielding each once it is stored.
     /// Every song is charged before the stream starts. Dropping the stream (the client
     /// went away) stops the writing.
-    pub fn generate(
+    pub async fn generate(
         &self,
         briefs: Vec<SongBrief>,
         context: &CallContext,
     ) -> Result<impl Stream<Item = Result<Song, Error>> + Send + use<>, Error> {
         let calls = u32::try_from(briefs.len()).unwrap_or(u32::MAX);
-        self.budget.spend(context.client(), calls)?;
+        self.budget.spend(context.client(), calls).await?;
         let studio = self.clone();
         let deadline = context.give_up_at();
         let meter = self.meter(context);
@@ -368,7 +368,7 @@ impl Studio {
                         Err(InvalidField::new("revise", "start the session first"))?
                     }
                 };
-                studio.budget.spend(&client, 1)?;
+                studio.budget.spend(&client, 1).await?;
                 take += 1;
                 let number = i32::try_from(take).unwrap_or(i32::MAX);
                 let mut progress = Box::pin(write_with_progress(studio.lyricist.as_ref(), &brief, deadline, &meter));

@@ -41,6 +41,54 @@ async fn songs_stored(system: &TestSystem) -> usize {
     page.songs.len()
 }
 
+/// Two replicas on one PostgreSQL database hold a client to one budget: albums spread
+/// over both spend from the same bucket. (Each replica with a bucket of its own would
+/// let twice as many through.)
+#[tokio::test]
+#[ignore = "needs PostgreSQL: bin/test starts one and runs this"]
+async fn replicas_on_postgres_hold_a_client_to_one_budget() {
+    let system = TestSystem::start_with(Setup {
+        backend: superstar_system_tests::Backend::Postgres,
+        ..tight_budget()
+    })
+    .await;
+    let (_replica, second) = system.another_song_producer().await;
+    let started = std::time::Instant::now();
+    // Eight albums of three songs (four calls each) at once, alternating replicas.
+    let attempts: Vec<_> = (0..8)
+        .map(|n| {
+            let mut client = if n % 2 == 0 {
+                system.songs.clone()
+            } else {
+                second.clone()
+            };
+            tokio::spawn(async move {
+                client
+                    .make_me_superstar(as_client(
+                        "alice",
+                        album_request("folk", &format!("rivers {n}"), 3),
+                    ))
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .collect();
+    let mut made = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => made += 1,
+            Err(status) => assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}"),
+        }
+    }
+    // The bucket holds eleven calls (two albums of four), and refills one a second.
+    let refilled = started.elapsed().as_secs() as usize + 1;
+    assert!(
+        made >= 2 && made * 4 <= LARGEST_REQUEST as usize + refilled,
+        "{made} albums across two replicas in {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn an_album_costs_a_call_per_song_and_one_for_its_cover_all_or_nothing() {
     let system = TestSystem::start_with(tight_budget()).await;
