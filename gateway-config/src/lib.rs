@@ -75,6 +75,7 @@ fn context(settings: &GatewaySettings, profile: Profile) -> serde_json::Value {
         "read_limit": {"per_second": settings.read_limit.per_second, "burst": settings.read_limit.burst},
         "max_connections": settings.max_connections,
         "max_heap_bytes": u64::from(settings.max_heap_mib) << 20,
+        "model_timeout_secs": settings.model_timeout_secs,
         "song_producer": upstream(&SONG_PRODUCER, settings.song_producer_replicas),
         "cover_designer": upstream(&COVER_DESIGNER, settings.cover_designer_replicas),
         "collector": settings.collector.as_ref().map(|collector| json!({

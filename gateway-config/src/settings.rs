@@ -42,6 +42,10 @@ pub struct GatewaySettings {
     /// `GATEWAY_MAX_HEAP_MB`, default 1024: Envoy's heap ceiling. At 95% it gives memory
     /// back, at 98% it answers new requests with 503.
     pub max_heap_mib: u32,
+    /// `GATEWAY_MODEL_TIMEOUT_SECS`, default 180: how long the gateway waits for a
+    /// unary RPC that calls a model (an album, a cover) before it answers 504. Streams
+    /// have no such bound; they end after 300 s without a message.
+    pub model_timeout_secs: u32,
     /// `SONG_PRODUCER_REPLICAS`, default 1, at most [`MAX_REPLICAS`]: how many song
     /// producers `bin/up` starts, each on its own port (see
     /// [`Upstream::port`](crate::profile::Upstream::port)). Compose finds its replicas by
@@ -69,6 +73,7 @@ impl GatewaySettings {
         "READ_BURST",
         "GATEWAY_MAX_CONNECTIONS",
         "GATEWAY_MAX_HEAP_MB",
+        "GATEWAY_MODEL_TIMEOUT_SECS",
         "SONG_PRODUCER_REPLICAS",
         "COVER_DESIGNER_REPLICAS",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -120,6 +125,7 @@ impl GatewaySettings {
             },
             max_connections: number("GATEWAY_MAX_CONNECTIONS", 10_000)?,
             max_heap_mib: number("GATEWAY_MAX_HEAP_MB", 1024)?,
+            model_timeout_secs: number("GATEWAY_MODEL_TIMEOUT_SECS", 180)?,
             song_producer_replicas: replicas("SONG_PRODUCER_REPLICAS")?,
             cover_designer_replicas: replicas("COVER_DESIGNER_REPLICAS")?,
             collector: get("OTEL_EXPORTER_OTLP_ENDPOINT")

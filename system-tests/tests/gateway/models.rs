@@ -126,3 +126,70 @@ fn the_models_answer_through_envoy() {
     // Each mock's expected call count is checked as the server drops.
     drop(server);
 }
+
+/// A JSON client sends no deadline, but Envoy tells the service how long its route
+/// waits (`x-envoy-expected-rq-timeout-ms`): when the gateway gives up on an album, the
+/// service stops the model call and lets go of the request id, so a retry with the same
+/// id is made afresh instead of waiting for an attempt nobody waits for. The provider
+/// here never answers in time (a minute; the services' own model timeout is 120 s).
+#[test]
+#[ignore = "needs Envoy, grpcurl and release binaries: bin/test runs this"]
+fn when_the_gateway_gives_up_on_a_json_call_the_service_stops_too() {
+    use std::time::{Duration, Instant};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(MockServer::builder().start());
+    runtime.block_on(
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(openai::chat_reply(SONG).set_delay(Duration::from_secs(60)))
+            .mount(&server),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let base_url = format!("{}/v1", server.uri());
+    let _up = Up::start_with(
+        data.path(),
+        &[
+            ("SUPERSTAR_PROVIDER", "openai"),
+            ("OPENAI_BASE_URL", &base_url),
+            ("OPENAI_CHAT_MODEL", CHAT_MODEL),
+            ("OPENAI_IMAGE_MODEL", "offline"),
+            ("OPENAI_MAX_ATTEMPTS", "1"),
+            ("GATEWAY_MODEL_TIMEOUT_SECS", "3"),
+        ],
+    );
+    let album = format!(
+        r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "jazz", "theme": "late trains", "requestId": "{}"}}'"#,
+        uuid::Uuid::new_v4()
+    );
+    let requests = || runtime.block_on(server.received_requests()).unwrap().len();
+    let failures = || {
+        let metrics = ok("curl -sS http://127.0.0.1:9101/metrics");
+        metrics
+            .lines()
+            .filter(|line| {
+                line.starts_with("superstar_model_failures_total{") && line.contains(CHAT_MODEL)
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let (body, status) = curl(&album);
+    assert_eq!(status, 504, "the gateway's route timeout: {body}");
+    assert_eq!(requests(), 1);
+    // The model call was given up (it counts as failed) long before the provider's
+    // minute, and the request id was let go: the same request again asks the model again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while failures() < 1.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the model call ran on after the gateway gave up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (body, status) = curl(&album);
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(
+        requests(),
+        2,
+        "the retry was made afresh, not held behind the first"
+    );
+}
