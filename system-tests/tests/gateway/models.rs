@@ -11,7 +11,7 @@ use wiremock::{
 
 use super::{
     repo,
-    up::{KEY, Up, curl, grpcurl, ok},
+    up::{KEY, Up, chat_provider, curl, grpcurl, ok, with},
 };
 
 const OPENAI_KEY: &str = "sk-e2e-do-not-log-4f2a9c";
@@ -137,25 +137,14 @@ fn the_models_answer_through_envoy() {
 fn when_the_gateway_gives_up_on_a_json_call_the_service_stops_too() {
     use std::time::{Duration, Instant};
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(MockServer::builder().start());
-    runtime.block_on(
-        Mock::given(method("POST"))
-            .and(path("/v1/chat/completions"))
-            .respond_with(openai::chat_reply(SONG).set_delay(Duration::from_secs(60)))
-            .mount(&server),
+    let (server, settings) = chat_provider(
+        &runtime,
+        openai::chat_reply(SONG).set_delay(Duration::from_secs(60)),
     );
     let data = tempfile::tempdir().unwrap();
-    let base_url = format!("{}/v1", server.uri());
     let _up = Up::start_with(
         data.path(),
-        &[
-            ("SUPERSTAR_PROVIDER", "openai"),
-            ("OPENAI_BASE_URL", &base_url),
-            ("OPENAI_CHAT_MODEL", CHAT_MODEL),
-            ("OPENAI_IMAGE_MODEL", "offline"),
-            ("OPENAI_MAX_ATTEMPTS", "1"),
-            ("GATEWAY_MODEL_TIMEOUT_SECS", "3"),
-        ],
+        &with(&settings, &[("GATEWAY_MODEL_TIMEOUT_SECS", "3")]),
     );
     let album = format!(
         r#"{KEY} https://localhost:8443/v1/albums -d '{{"genre": "jazz", "theme": "late trains", "requestId": "{}"}}'"#,

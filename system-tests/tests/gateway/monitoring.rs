@@ -8,14 +8,10 @@ use std::{
 
 use serde_json::Value;
 use superstar_testkit::openai::{self, CHAT_MODEL, SONG};
-use wiremock::{
-    Mock, MockServer,
-    matchers::{method, path},
-};
 
 use super::{
     repo, tool,
-    up::{KEY, Up, curl},
+    up::{KEY, Up, chat_provider, curl, with},
 };
 
 /// Kills Prometheus when the test ends, however it ends.
@@ -101,26 +97,11 @@ impl Prometheus {
 #[ignore = "needs Envoy, Prometheus and release binaries: bin/test runs this"]
 fn prometheus_scrapes_every_target_and_sees_the_provider_fail() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    // Not from wiremock's pool: dropped, it stops answering.
-    let provider = runtime.block_on(MockServer::builder().start());
-    runtime.block_on(
-        Mock::given(method("POST"))
-            .and(path("/v1/chat/completions"))
-            .respond_with(openai::chat_reply(SONG))
-            .mount(&provider),
-    );
+    let (provider, settings) = chat_provider(&runtime, openai::chat_reply(SONG));
     let data = tempfile::tempdir().unwrap();
-    let base_url = format!("{}/v1", provider.uri());
     let _up = Up::start_with(
         data.path(),
-        &[
-            ("SUPERSTAR_PROVIDER", "openai"),
-            ("OPENAI_BASE_URL", &base_url),
-            ("OPENAI_CHAT_MODEL", CHAT_MODEL),
-            ("OPENAI_IMAGE_MODEL", "offline"),
-            ("OPENAI_MAX_ATTEMPTS", "1"),
-            ("SONG_PRODUCER_REPLICAS", "2"),
-        ],
+        &with(&settings, &[("SONG_PRODUCER_REPLICAS", "2")]),
     );
     let prometheus = Prometheus::start(data.path());
 
@@ -146,24 +127,27 @@ fn prometheus_scrapes_every_target_and_sees_the_provider_fail() {
     let (made, status) = curl(&album);
     assert_eq!(status, 200, "{made}");
 
-    // Cut off: the provider's address now refuses connections.
+    // Cut off: the provider's address now refuses connections. Albums keep failing
+    // until Prometheus sees the provider failing.
     drop(provider);
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(6) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let alerts = loop {
         let (refused, status) = curl(&album);
         assert_eq!(status, 503, "{refused}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-
-    let alerts = prometheus.wait_for("/api/v1/alerts", "the provider alert", |alerts| {
-        alerts["data"]["alerts"].as_array().is_some_and(|alerts| {
+        let alerts = prometheus.api("/api/v1/alerts");
+        let firing = alerts["data"]["alerts"].as_array().is_some_and(|alerts| {
             alerts.iter().any(|alert| {
                 alert["labels"]["alertname"] == "SuperstarModelProviderFailing"
                     && alert["labels"]["model"] == CHAT_MODEL
                     && (alert["state"] == "pending" || alert["state"] == "firing")
             })
-        })
-    });
+        });
+        if firing {
+            break alerts;
+        }
+        assert!(Instant::now() < deadline, "the provider alert: {alerts}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
     // Nothing else is wrong: no upstream lost, no read failing.
     for alert in alerts["data"]["alerts"].as_array().unwrap() {
         assert_ne!(

@@ -269,3 +269,44 @@ pub(super) fn with_key<T>(key: &str, message: T) -> tonic::Request<T> {
         .insert("x-api-key", key.parse().expect("a key is ASCII"));
     request
 }
+
+/// A stand-in OpenAI chat provider answering every chat completion with `reply`, on a
+/// server of its own (not from wiremock's pool: dropped, it refuses connections, as a
+/// provider cut off does), and the settings that point `bin/up`'s lyricist at it, with
+/// one attempt per call and covers from the offline painter.
+pub(super) fn chat_provider(
+    runtime: &tokio::runtime::Runtime,
+    reply: wiremock::ResponseTemplate,
+) -> (wiremock::MockServer, Vec<(&'static str, String)>) {
+    use wiremock::matchers::{method, path};
+    let server = runtime.block_on(wiremock::MockServer::builder().start());
+    runtime.block_on(
+        wiremock::Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(reply)
+            .mount(&server),
+    );
+    let settings = vec![
+        ("SUPERSTAR_PROVIDER", "openai".to_owned()),
+        ("OPENAI_BASE_URL", format!("{}/v1", server.uri())),
+        (
+            "OPENAI_CHAT_MODEL",
+            superstar_testkit::openai::CHAT_MODEL.to_owned(),
+        ),
+        ("OPENAI_IMAGE_MODEL", "offline".to_owned()),
+        ("OPENAI_MAX_ATTEMPTS", "1".to_owned()),
+    ];
+    (server, settings)
+}
+
+/// `settings` as `Up::start_with` takes them, with `more` after them.
+pub(super) fn with<'a>(
+    settings: &'a [(&'static str, String)],
+    more: &[(&'static str, &'a str)],
+) -> Vec<(&'static str, &'a str)> {
+    settings
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .chain(more.iter().copied())
+        .collect()
+}
