@@ -275,13 +275,7 @@ impl TestSystem {
     /// A channel to `addr` presenting the song producer's own certificate (the one it
     /// serves and calls the cover designer with), for what only it may call.
     pub async fn channel_as_song_producer(&self, addr: SocketAddr) -> Channel {
-        let folder = self.ca.ca_path().parent().expect("the CA's folder");
-        let song_producer = TlsFiles {
-            cert: folder.join("song-producer.pem"),
-            key: folder.join("song-producer-key.pem"),
-            ca: self.ca.ca_path().to_owned(),
-        };
-        connect(addr, &self.ca, &song_producer).await
+        connect(addr, &self.ca, &self.ca.files("song-producer")).await
     }
 
     /// Starts one more song producer on the same databases and cover designer: a

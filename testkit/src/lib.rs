@@ -81,13 +81,17 @@ impl TestCa {
         let cert = params
             .signed_by(&key, &self.issuer)
             .expect("a signed certificate");
-        let cert_path = self.folder.path().join(format!("{name}.pem"));
-        let key_path = self.folder.path().join(format!("{name}-key.pem"));
-        std::fs::write(&cert_path, cert.pem()).expect("the certificate file");
-        std::fs::write(&key_path, key.serialize_pem()).expect("the key file");
+        let files = self.files(name);
+        std::fs::write(&files.cert, cert.pem()).expect("the certificate file");
+        std::fs::write(&files.key, key.serialize_pem()).expect("the key file");
+        files
+    }
+
+    /// Where the certificate [`issue`](Self::issue)d for `name` is kept.
+    pub fn files(&self, name: &str) -> TlsFiles {
         TlsFiles {
-            cert: cert_path,
-            key: key_path,
+            cert: self.folder.path().join(format!("{name}.pem")),
+            key: self.folder.path().join(format!("{name}-key.pem")),
             ca: self.ca_path.clone(),
         }
     }
