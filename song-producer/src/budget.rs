@@ -109,7 +109,8 @@ impl ModelBudget {
     /// Budgets of `settings` for every client, kept in `database` (PostgreSQL) and
     /// shared by every replica that uses it.
     pub fn shared(settings: BudgetSettings, database: Database) -> Self {
-        let call_micros = 1_000_000 / i64::from(settings.per_second.get());
+        // A microsecond at least: a rate above a million calls a second is no budget.
+        let call_micros = (1_000_000 / i64::from(settings.per_second.get())).max(1);
         Self::Shared {
             database,
             call_micros,

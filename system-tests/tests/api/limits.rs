@@ -87,6 +87,13 @@ async fn replicas_on_postgres_hold_a_client_to_one_budget() {
         "{made} albums across two replicas in {:?}",
         started.elapsed()
     );
+    // The shared budget is still each client's own: bob's album passes on either replica.
+    for mut client in [system.songs.clone(), second] {
+        client
+            .make_me_superstar(as_client("bob", album_request("folk", "lakes", 3)))
+            .await
+            .expect("bob's budget is his own");
+    }
 }
 
 #[tokio::test]
