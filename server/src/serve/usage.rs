@@ -64,31 +64,35 @@ impl Usage {
     /// The usage counters, registered in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
         let usage = Self::default();
-        registry.register(
-            "superstar_model_calls",
-            "Requests sent to a model, per client and model",
-            usage.calls.clone(),
-        );
-        registry.register(
-            "superstar_model_prompt_tokens",
-            "Prompt tokens the provider reported, per client and model",
-            usage.prompt_tokens.clone(),
-        );
-        registry.register(
-            "superstar_model_completion_tokens",
-            "Completion tokens (reasoning included) the provider reported, per client and model",
-            usage.completion_tokens.clone(),
-        );
-        registry.register(
-            "superstar_images",
-            "Images painted, per client and model",
-            usage.images.clone(),
-        );
-        registry.register(
-            "superstar_model_failures",
-            "Model calls that got no usable answer, per client and model",
-            usage.failures.clone(),
-        );
+        for (name, help, family) in [
+            (
+                "superstar_model_calls",
+                "Requests sent to a model, per client and model",
+                &usage.calls,
+            ),
+            (
+                "superstar_model_prompt_tokens",
+                "Prompt tokens the provider reported, per client and model",
+                &usage.prompt_tokens,
+            ),
+            (
+                "superstar_model_completion_tokens",
+                "Completion tokens (reasoning included) the provider reported, per client and model",
+                &usage.completion_tokens,
+            ),
+            (
+                "superstar_images",
+                "Images painted, per client and model",
+                &usage.images,
+            ),
+            (
+                "superstar_model_failures",
+                "Model calls that got no usable answer, per client and model",
+                &usage.failures,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
         registry.register(
             "superstar_model_budget_calls_per_second",
             "Each client's model-call budget, calls a second (0: none kept here)",
