@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use tonic::{Code, Status};
+use tonic_types::StatusExt;
 
 /// The exit codes, as `--help` lists them.
 pub const EXIT_CODES: &str = "\
@@ -62,8 +63,13 @@ impl Failure {
         let request_id = header("x-request-id").unwrap_or_else(|| sent_request_id.to_owned());
         let mut message = format!("{what}: {}", describe(status));
         if kind == Kind::RateLimited {
-            let after = header("retry-after").or_else(|| header("x-ratelimit-reset"));
-            match after {
+            // A service says when in a RetryInfo (AIP-193); the gateway's own limit in
+            // its x-ratelimit-reset header.
+            let retry_info = status
+                .get_details_retry_info()
+                .and_then(|info| info.retry_delay)
+                .map(|delay| format!("{:.1}", delay.as_secs_f64()));
+            match retry_info.or_else(|| header("x-ratelimit-reset")) {
                 Some(seconds) => message += &format!("; retry in {seconds} s"),
                 None => message += "; retry in a few seconds",
             }
@@ -115,6 +121,20 @@ mod tests {
             assert!(failure.message.ends_with("(request id ours)"));
             assert!(!failure.message.contains('\n'));
         }
+    }
+
+    #[test]
+    fn a_services_retry_info_says_when_to_retry() {
+        let status = superstar_proto::errors::retry_later(
+            "MODEL_BUDGET_EXHAUSTED",
+            "over budget",
+            std::time::Duration::from_millis(2_340),
+        );
+        let failure = Failure::from_status("album", &status, "ours");
+        assert_eq!(
+            failure.message,
+            "album: over budget; retry in 2.3 s (request id ours)"
+        );
     }
 
     #[test]

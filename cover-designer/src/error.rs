@@ -1,10 +1,11 @@
 //! The cover designer's errors and the one place they become gRPC statuses.
 
+use superstar_proto::errors;
 use superstar_server::{
     serve::request_fields::InvalidField,
     storage::idempotency::{ClaimError, IdempotencyError},
 };
-use tonic::Status;
+use tonic::{Code, Status};
 
 use crate::painter::PaintError;
 
@@ -34,10 +35,14 @@ pub enum Error {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::InvalidArgument(field) => Status::invalid_argument(field.to_string()),
-            Error::NotFound(_) => Status::not_found(error.to_string()),
+            Error::InvalidArgument(field) => field.into(),
+            Error::NotFound(_) => {
+                errors::error(Code::NotFound, "COVER_NOT_FOUND", error.to_string())
+            }
             Error::RequestId(error) => error.to_status(),
-            Error::Withdrawn(ClaimError::Lost) => Status::aborted(error.to_string()),
+            Error::Withdrawn(ClaimError::Lost) => {
+                errors::error(Code::Aborted, "CLAIM_LOST", error.to_string())
+            }
             // The description is what the client wrote into the prompt.
             Error::Paint(PaintError::Provider(provider)) => provider.to_status("description"),
             Error::Paint(PaintError::Failed(_))
@@ -45,7 +50,7 @@ impl From<Error> for Status {
             | Error::Withdrawn(ClaimError::Storage(_)) => {
                 // The details are for the operator, not the client.
                 tracing::error!(error = %error, "request failed");
-                Status::internal("internal error")
+                errors::error(Code::Internal, "INTERNAL", "internal error")
             }
         }
     }

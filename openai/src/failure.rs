@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use async_openai::error::OpenAIError;
-use tonic::Status;
+use superstar_proto::errors;
+use tonic::{Code, Status};
 
 use super::transport::HttpFailure;
 
@@ -74,48 +75,73 @@ impl ProviderError {
     /// outages and unusable replies.
     pub fn to_status(&self, prompt_field: &str) -> Status {
         match self {
-            Self::QuotaExhausted => Status::resource_exhausted(
+            Self::QuotaExhausted => errors::retry_later(
+                "PROVIDER_QUOTA_EXHAUSTED",
                 "the model provider's quota is exhausted; try again later",
+                QUOTA_RETRY,
             ),
-            Self::RateLimited { .. } => Status::resource_exhausted(
+            Self::RateLimited { retry_after } => errors::retry_later(
+                "PROVIDER_RATE_LIMITED",
                 "the model provider is rate limiting requests; retry later",
+                retry_after.unwrap_or(RATE_LIMIT_RETRY),
             ),
-            Self::Rejected => Status::invalid_argument(format!(
-                "{prompt_field}: the model provider's safety system rejected the prompt; rephrase it"
-            )),
+            Self::Rejected => errors::invalid_field(
+                "PROMPT_REJECTED",
+                prompt_field,
+                "the model provider's safety system rejected the prompt; rephrase it",
+            ),
             Self::Refused { status, code } => {
                 tracing::error!(
                     http_status = status,
                     code = code.as_str(),
                     "the model provider refused the service's own request: check OPENAI_API_KEY, OPENAI_BASE_URL and the model settings"
                 );
-                Status::unavailable("the model provider is unavailable")
+                unavailable("PROVIDER_UNAVAILABLE", "the model provider is unavailable")
             }
             Self::Unavailable(detail) => {
                 tracing::warn!(
                     detail = detail.as_str(),
                     "the model provider is unavailable"
                 );
-                Status::unavailable("the model provider is unavailable; try again later")
+                unavailable(
+                    "PROVIDER_UNAVAILABLE",
+                    "the model provider is unavailable; try again later",
+                )
             }
             Self::Malformed(detail) => {
                 tracing::warn!(
                     detail = detail.as_str(),
                     "the model provider's reply is unusable"
                 );
-                Status::unavailable("the model provider's reply could not be used; try again")
+                unavailable(
+                    "PROVIDER_REPLY_UNUSABLE",
+                    "the model provider's reply could not be used; try again",
+                )
             }
             Self::Truncated => {
                 tracing::warn!("the model provider's reply was cut off at the token limit");
-                Status::unavailable(
+                unavailable(
+                    "PROVIDER_REPLY_TRUNCATED",
                     "the model provider's reply was cut off before it was finished; try again",
                 )
             }
-            Self::DeadlineExceeded => {
-                Status::deadline_exceeded("the deadline passed before the model provider answered")
-            }
+            Self::DeadlineExceeded => errors::error(
+                Code::DeadlineExceeded,
+                "DEADLINE_EXCEEDED",
+                "the deadline passed before the model provider answered",
+            ),
         }
     }
+}
+
+/// When a client is told to retry after the provider's quota ran out: an operator has
+/// to add credit, so not soon.
+const QUOTA_RETRY: Duration = Duration::from_secs(60);
+/// When a client is told to retry after the provider rate limited us without saying.
+const RATE_LIMIT_RETRY: Duration = Duration::from_secs(5);
+
+fn unavailable(reason: &str, message: &str) -> Status {
+    errors::error(Code::Unavailable, reason, message)
 }
 
 impl From<OpenAIError> for ProviderError {

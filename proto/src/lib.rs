@@ -27,6 +27,9 @@ pub mod google {
     }
 }
 
+#[cfg(feature = "grpc")]
+pub mod errors;
+
 /// The encoded FileDescriptorSet of every `superstar.v1` file and its imports, with
 /// source info and the `google.api.http` options intact. Reflection serves it and
 /// Envoy's gRPC-JSON transcoder reads it.

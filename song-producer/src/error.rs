@@ -1,5 +1,6 @@
 //! The song producer's errors and the one place they become gRPC statuses.
 
+use superstar_proto::errors;
 use superstar_server::{
     serve::request_fields::InvalidField,
     storage::idempotency::{ClaimError, IdempotencyError},
@@ -48,39 +49,47 @@ pub enum Error {
 
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
-        match &error {
-            Error::InvalidArgument(field) => Status::invalid_argument(field.to_string()),
-            Error::SongNotFound(_) | Error::AlbumNotFound(_) => {
-                Status::not_found(error.to_string())
-            }
+        let message = error.to_string();
+        match error {
+            Error::InvalidArgument(field) => field.into(),
+            Error::SongNotFound(_) => errors::error(Code::NotFound, "SONG_NOT_FOUND", message),
+            Error::AlbumNotFound(_) => errors::error(Code::NotFound, "ALBUM_NOT_FOUND", message),
             Error::CoverDesigner(status) => match status.code() {
                 // The cover designer names its own field; the client wrote it as ours.
                 Code::InvalidArgument => {
                     let reason = status.message();
                     let reason = reason.strip_prefix("description: ").unwrap_or(reason);
-                    Status::invalid_argument(format!("cover_description: {reason}"))
+                    errors::invalid_field("INVALID_FIELD", "cover_description", reason)
                 }
-                // What the client can act on passes through; the rest means the cover
-                // designer is not working right now.
+                // What the client can act on passes through, details (RetryInfo) and all;
+                // the rest means the cover designer is not working right now.
                 code @ (Code::ResourceExhausted | Code::DeadlineExceeded | Code::Cancelled) => {
-                    Status::new(code, error.to_string())
+                    Status::with_details(code, message, status.details().to_vec().into())
                 }
                 _ => {
                     tracing::warn!(code = ?status.code(), message = status.message(), "cover designer failed");
-                    Status::unavailable("the cover designer is unavailable")
+                    errors::error(
+                        Code::Unavailable,
+                        "COVER_DESIGNER_UNAVAILABLE",
+                        "the cover designer is unavailable",
+                    )
                 }
             },
-            Error::OverBudget(_) => Status::resource_exhausted(error.to_string()),
+            Error::OverBudget(over) => {
+                errors::retry_later("MODEL_BUDGET_EXHAUSTED", message, over.retry_after)
+            }
             Error::RequestId(error) => error.to_status(),
-            Error::Claim(ClaimError::Lost) => Status::aborted(error.to_string()),
-            Error::CallerGone => Status::cancelled(error.to_string()),
-            Error::DeadlineExceeded => Status::deadline_exceeded(error.to_string()),
+            Error::Claim(ClaimError::Lost) => errors::error(Code::Aborted, "CLAIM_LOST", message),
+            Error::CallerGone => errors::error(Code::Cancelled, "CALLER_GONE", message),
+            Error::DeadlineExceeded => {
+                errors::error(Code::DeadlineExceeded, "DEADLINE_EXCEEDED", message)
+            }
             // The theme is what the client wrote into the prompt.
             Error::Lyrics(provider) => provider.to_status("theme"),
             Error::Storage(_) | Error::Claim(ClaimError::Storage(_)) => {
                 // The details are for the operator, not the client.
-                tracing::error!(%error, "request failed");
-                Status::internal("internal error")
+                tracing::error!(error = message, "request failed");
+                errors::error(Code::Internal, "INTERNAL", "internal error")
             }
         }
     }

@@ -27,6 +27,14 @@ impl InvalidField {
     }
 }
 
+/// `INVALID_ARGUMENT` naming the field, in words and in a `BadRequest` (reason
+/// `INVALID_FIELD`).
+impl From<InvalidField> for tonic::Status {
+    fn from(invalid: InvalidField) -> Self {
+        superstar_proto::errors::invalid_field("INVALID_FIELD", invalid.field, &invalid.reason)
+    }
+}
+
 /// Text of `min..=max` characters (Unicode scalar values) after trimming surrounding
 /// white space. The trimmed text is returned, so stored values carry no stray spaces.
 pub fn bounded_text(

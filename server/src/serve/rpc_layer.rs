@@ -133,7 +133,7 @@ where
             async move {
                 let response = match response.await {
                     Ok(response) => response,
-                    Err(error) => tonic::Status::from_error(error.into()).into_http(),
+                    Err(error) => refusal(error.into()).into_http(),
                 };
                 // A trailers-only response (most errors) carries its status in the headers.
                 if let Some(code) = grpc_status(response.headers()) {
@@ -147,6 +147,20 @@ where
             .instrument(span),
         )
     }
+}
+
+/// The status for an error of the layers inside. Load shedding's is
+/// `RESOURCE_EXHAUSTED` with a `RetryInfo`: a second is enough for a busy moment to pass,
+/// and a client that retries sooner would only add to it.
+fn refusal(error: Box<dyn std::error::Error + Send + Sync>) -> tonic::Status {
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        return superstar_proto::errors::retry_later(
+            "OVERLOADED",
+            "the service is busy with as many requests as it takes; retry shortly",
+            std::time::Duration::from_secs(1),
+        );
+    }
+    tonic::Status::from_error(error)
 }
 
 /// Health checks and reflection are logged at debug level: a load balancer's health

@@ -118,8 +118,11 @@ where
         if self.trust.allows(&service, certificate) {
             return Box::pin(self.inner.call(request));
         }
-        let status =
-            tonic::Status::permission_denied(format!("this certificate may not call {service}"));
+        let status = superstar_proto::errors::error(
+            tonic::Code::PermissionDenied,
+            "PEER_NOT_ALLOWED",
+            format!("this certificate may not call {service}"),
+        );
         Box::pin(async move { Ok(status.into_http()) })
     }
 }

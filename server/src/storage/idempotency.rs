@@ -32,6 +32,8 @@ use std::{
     },
     time::Duration,
 };
+use superstar_proto::errors::{self, error};
+use tonic::Code;
 
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -168,12 +170,24 @@ impl IdempotencyError {
     /// `DEADLINE_EXCEEDED` (retry with the same id); storage trouble is ours.
     pub fn to_status(&self) -> tonic::Status {
         match self {
-            Self::Mismatch => tonic::Status::invalid_argument(self.to_string()),
-            Self::Withdrawn => tonic::Status::failed_precondition(self.to_string()),
-            Self::StillRunning => tonic::Status::deadline_exceeded(self.to_string()),
+            Self::Mismatch => errors::invalid_field(
+                "REQUEST_ID_REUSED",
+                "request_id",
+                "already used with a different request; use a new id for a new request",
+            ),
+            Self::Withdrawn => error(
+                Code::FailedPrecondition,
+                "ORDER_WITHDRAWN",
+                self.to_string(),
+            ),
+            Self::StillRunning => error(
+                Code::DeadlineExceeded,
+                "REQUEST_STILL_RUNNING",
+                self.to_string(),
+            ),
             Self::Decode(_) | Self::Storage(_) => {
                 tracing::error!(error = %self, "request id lookup failed");
-                tonic::Status::internal("internal error")
+                error(Code::Internal, "INTERNAL", "internal error")
             }
         }
     }

@@ -1,5 +1,7 @@
 //! SPEC section 4 as the services answer it: INVALID_ARGUMENT naming the field,
-//! NOT_FOUND for unknown ids. (UNAVAILABLE: `albums::a_failed_album_leaves_nothing_behind`.)
+//! NOT_FOUND for unknown ids, each with AIP-193 details a program reads (a BadRequest
+//! naming the field, an ErrorInfo). (UNAVAILABLE:
+//! `albums::a_failed_album_leaves_nothing_behind`; RetryInfo: `limits`.)
 
 use prost_types::FieldMask;
 use superstar_proto::v1::{
@@ -8,6 +10,7 @@ use superstar_proto::v1::{
 };
 use superstar_system_tests::TestSystem;
 use tonic::{Code, Status};
+use tonic_types::StatusExt;
 
 use super::*;
 
@@ -20,6 +23,20 @@ fn assert_invalid(result: Result<impl std::fmt::Debug, Status>, field: &str) {
         "the message names {field}: {:?}",
         error.message()
     );
+    let details = error.get_error_details();
+    let violations = &details
+        .bad_request()
+        .expect("a BadRequest")
+        .field_violations;
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].field, field);
+    assert_eq!(
+        format!("{field}: {}", violations[0].description),
+        error.message()
+    );
+    let info = details.error_info().expect("an ErrorInfo");
+    assert_eq!(info.domain, "superstar.v1");
+    assert!(!info.reason.is_empty());
 }
 
 #[tokio::test]
@@ -226,6 +243,9 @@ async fn unknown_ids_are_not_found() {
     let not_found = |status: Status| {
         assert_eq!(status.code(), Code::NotFound, "{status:?}");
         assert!(status.message().contains(&unknown), "{}", status.message());
+        let info = status.get_details_error_info().expect("an ErrorInfo");
+        assert!(info.reason.ends_with("_NOT_FOUND"), "{info:?}");
+        assert_eq!(info.domain, "superstar.v1");
     };
     not_found(
         system

@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 
+use tonic_types::StatusExt;
+
 use super::*;
 
 /// A budget of [`LARGEST_REQUEST`] calls, refilled one a second.
@@ -117,6 +119,17 @@ async fn an_album_costs_a_call_per_song_and_one_for_its_cover_all_or_nothing() {
         refused.message().contains("needs 4 model call"),
         "{}",
         refused.message()
+    );
+    // When to retry, for a program: a RetryInfo (AIP-193).
+    let retry = refused.get_details_retry_info().expect("a RetryInfo");
+    assert!(
+        retry
+            .retry_delay
+            .is_some_and(|delay| delay > Duration::ZERO)
+    );
+    assert_eq!(
+        refused.get_details_error_info().unwrap().reason,
+        "MODEL_BUDGET_EXHAUSTED"
     );
     assert!(
         refused.message().contains("retry in"),
@@ -287,6 +300,14 @@ async fn rpcs_beyond_the_hosts_limit_are_refused_at_once_not_queued() {
     assert!(
         knocked.elapsed() < Duration::from_secs(1),
         "refused at once"
+    );
+    assert_eq!(
+        refused.get_details_retry_info().unwrap().retry_delay,
+        Some(Duration::from_secs(1))
+    );
+    assert_eq!(
+        refused.get_details_error_info().unwrap().reason,
+        "OVERLOADED"
     );
     let text = http_get(metrics, "/metrics").await;
     assert_eq!(

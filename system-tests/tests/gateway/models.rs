@@ -11,7 +11,7 @@ use wiremock::{
 
 use super::{
     repo,
-    up::{KEY, Up, chat_provider, curl, grpcurl, ok, with},
+    up::{KEY, Up, chat_provider, curl, detail, grpcurl, ok, with},
 };
 
 const OPENAI_KEY: &str = "sk-e2e-do-not-log-4f2a9c";
@@ -112,6 +112,11 @@ fn the_models_answer_through_envoy() {
     assert_eq!((status, body["code"].as_i64()), (429, Some(8)), "{body}");
     assert!(
         body["message"].as_str().unwrap().contains("quota"),
+        "{body}"
+    );
+    assert_eq!(
+        detail(&body, "google.rpc.RetryInfo")["retryDelay"],
+        "60s",
         "{body}"
     );
 

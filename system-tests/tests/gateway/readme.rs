@@ -12,7 +12,9 @@ use std::{
 use serde_json::Value;
 
 use super::{
-    up::{KEY, PORTS, Up, as_a_user, bash, curl, grpcurl, ok, one_at_a_time, sh, streaming},
+    up::{
+        KEY, PORTS, Up, as_a_user, bash, curl, detail, grpcurl, ok, one_at_a_time, sh, streaming,
+    },
     *,
 };
 
@@ -569,10 +571,26 @@ pub(super) fn the_readme_tour() -> Value {
         body["message"].as_str().unwrap().starts_with("theme: "),
         "{body}"
     );
+    // The AIP-193 details, as JSON: which field, and why, for a program.
+    let bad_request = detail(&body, "google.rpc.BadRequest");
+    assert_eq!(
+        bad_request["fieldViolations"][0]["field"], "theme",
+        "{body}"
+    );
+    let info = detail(&body, "google.rpc.ErrorInfo");
+    assert_eq!(
+        (&info["reason"], &info["domain"]),
+        (&"INVALID_FIELD".into(), &"superstar.v1".into()),
+        "{body}"
+    );
     let (body, status) = curl(&format!(
         "{KEY} https://localhost:8443/v1/songs/0195f0a4-7c3e-7d52-9d1c-3f1a2b3c4d5e"
     ));
     assert_eq!((status, body["code"].as_i64()), (404, Some(5)), "{body}");
+    assert_eq!(
+        detail(&body, "google.rpc.ErrorInfo")["reason"],
+        "SONG_NOT_FOUND"
+    );
     let (body, status) = curl(&format!("{KEY} https://localhost:8443/v1/nothing-here"));
     assert_eq!((status, body["code"].as_i64()), (404, Some(5)), "{body}");
 

@@ -310,3 +310,17 @@ pub(super) fn with<'a>(
         .chain(more.iter().copied())
         .collect()
 }
+
+/// The detail of type `name` (`google.rpc.BadRequest`, …) in a JSON error's `details`.
+#[track_caller]
+pub fn detail<'a>(error: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    let url = format!("type.googleapis.com/{name}");
+    error["details"]
+        .as_array()
+        .and_then(|details| {
+            details
+                .iter()
+                .find(|detail| detail["@type"] == url.as_str())
+        })
+        .unwrap_or_else(|| panic!("no {name} in {error}"))
+}
