@@ -2,9 +2,7 @@
 //! environment, stopped by SIGTERM.
 
 use std::{
-    io::{BufRead, BufReader},
-    net::SocketAddr,
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -12,30 +10,19 @@ use superstar_proto::v1::{
     JamRequest, JamRevise, JamStart, jam_reply::Event, jam_request::Action,
     song_producer_client::SongProducerClient,
 };
-use superstar_testkit::{TestCa, channel, wait_until_serving};
+use superstar_testkit::{ServiceProcess, TestCa, channel, wait_until_serving};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-/// Kills the child if a test fails before it exits by itself.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the binary on ports the OS chooses, and returns it with the addresses it
-/// logged as bound (gRPC, metrics). Its log is read to the end meanwhile, so that it
-/// never blocks on a full pipe.
-fn spawn(ca: &TestCa, folder: &std::path::Path) -> (Process, SocketAddr, SocketAddr) {
+/// Starts the binary on ports the OS chooses.
+fn spawn(ca: &TestCa, folder: &std::path::Path) -> ServiceProcess {
     let server = ca.issue("song-producer");
     let client = ca.issue("song-producer-client");
-    let child = Command::new(env!("CARGO_BIN_EXE_song-producer"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_song-producer"));
+    command
         .env_clear()
         .env("LISTEN_ADDR", "127.0.0.1:0")
         .env("METRICS_ADDR", "127.0.0.1:0")
@@ -50,35 +37,16 @@ fn spawn(ca: &TestCa, folder: &std::path::Path) -> (Process, SocketAddr, SocketA
         .env("TLS_CLIENT_KEY", &client.key)
         .env("COVER_DESIGNER_URL", "https://localhost:1")
         .env("DRAIN_GRACE_MS", "2000")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut child = Process(child);
-    let (bound, addresses) = std::sync::mpsc::channel();
-    let log = BufReader::new(child.0.stdout.take().unwrap());
-    std::thread::spawn(move || {
-        for line in log.lines().map_while(Result::ok) {
-            let field = |name: &str| -> Option<SocketAddr> {
-                let start = line.find(&format!("\"{name}\":\""))? + name.len() + 4;
-                line[start..].split('"').next()?.parse().ok()
-            };
-            if let (Some(grpc), Some(metrics)) = (field("grpc_addr"), field("metrics_addr")) {
-                let _ = bound.send((grpc, metrics));
-            }
-        }
-    });
-    let (addr, metrics) = addresses
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the binary logs where it serves");
-    (child, addr, metrics)
+        .env("RUST_LOG", "info");
+    ServiceProcess::spawn(command)
 }
 
 #[tokio::test]
 async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
     let ca = TestCa::new("lifecycle CA");
     let folder = tempfile::tempdir().unwrap();
-    let (mut process, addr, metrics) = spawn(&ca, folder.path());
+    let mut process = spawn(&ca, folder.path());
+    let (addr, metrics) = (process.grpc, process.metrics);
     // The container health check: `song-producer --probe` asks /healthz on the metrics port.
     let probe = || {
         Command::new(env!("CARGO_BIN_EXE_song-producer"))
@@ -94,7 +62,7 @@ async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
         // The process needs a moment to bind; connection refusals until then are expected.
         match channel(addr, ca.ca_path(), Some(&me)).await {
             Ok(channel) => break channel,
-            Err(_) if process.0.try_wait().unwrap().is_none() => {
+            Err(_) if process.child.try_wait().unwrap().is_none() => {
                 tokio::time::sleep(Duration::from_millis(10)).await
             }
             Err(error) => panic!("the song producer exited: {error}"),
@@ -126,7 +94,7 @@ async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
 
     let signalled = Instant::now();
     let status = Command::new("kill")
-        .args(["-TERM", &process.0.id().to_string()])
+        .args(["-TERM", &process.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -169,7 +137,7 @@ async fn sigterm_turns_health_not_serving_and_lets_open_streams_finish() {
     assert!(replies.message().await.unwrap().is_none());
 
     let exit = loop {
-        if let Some(exit) = process.0.try_wait().unwrap() {
+        if let Some(exit) = process.child.try_wait().unwrap() {
             break exit;
         }
         assert!(

@@ -6,12 +6,15 @@
 //! - [`wait_until_serving`]: readiness through the health service, never a sleep;
 //! - [`scratch_postgres`]: a fresh PostgreSQL database per test, when one is configured;
 //! - [`openai`]: OpenAI's wire format, for wiremock servers standing in for the provider;
-//! - [`CapturedLogs`]: what the code under test logged.
+//! - [`CapturedLogs`]: what the code under test logged;
+//! - [`ServiceProcess`]: a service binary run as its own process.
 
 mod logs;
 pub mod openai;
+mod process;
 
 pub use logs::CapturedLogs;
+pub use process::ServiceProcess;
 
 use std::{
     net::SocketAddr,

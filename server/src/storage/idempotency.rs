@@ -8,7 +8,9 @@
 //!
 //! - [`RequestIds::begin`] claims the id with one `INSERT … ON CONFLICT` statement. The
 //!   claim wins when the id is new, when its row is more than [`KEPT_FOR`] old, or when
-//!   the attempt running it has let its lease lapse (its process died).
+//!   the attempt running it has let its lease lapse. A lease is short ([`LEASE`]) and
+//!   the holder renews it while it works, so a holder that dies (`kill -9`, a lost
+//!   machine) loses the id within [`LEASE`] and a retry on another replica takes over.
 //! - Otherwise the id is taken: a different request under it is
 //!   [`IdempotencyError::Mismatch`] (`INVALID_ARGUMENT` naming `request_id`); a
 //!   finished one is replayed from the stored reply, with no model called; a running
@@ -23,15 +25,10 @@
 //!   transaction.
 //!
 //! Ids are scoped per client (the name the gateway authenticated), so one client's id
-//! says nothing about another's.
+//! says nothing about another's. Rows past [`KEPT_FOR`] are deleted by a background
+//! task, in batches, off every request's path.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicI64, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 use superstar_proto::errors::{self, error};
 use tonic::Code;
 
@@ -39,6 +36,7 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
 use tokio::time::Instant;
+use tokio_util::sync::{CancellationToken, DropGuard};
 use uuid::Uuid;
 
 use crate::{
@@ -50,16 +48,18 @@ use crate::{
 /// How long a request id is remembered.
 pub const KEPT_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// How long an attempt may run before another may take its id over, when its caller
-/// set no deadline. With a deadline the lease ends a little after it.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(10 * 60);
+/// How long a claim holds without being renewed: a holder that dies loses its id this
+/// long after its last renewal at most.
+pub const LEASE: Duration = Duration::from_secs(6);
 
-/// How long after its deadline an attempt keeps its lease: the deadline stops the
-/// work, this covers the last commit.
-const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// How often a holder renews its lease: three renewals fit in one, so a slow database
+/// write does not cost the claim.
+const RENEW_EVERY: Duration = Duration::from_secs(2);
 
-/// How often, at most, rows past [`KEPT_FOR`] are swept away.
+/// How often rows past [`KEPT_FOR`] are swept away, and how many one statement deletes
+/// (SQLite has one writer: a batch keeps each write short).
 const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+const SWEEP_BATCH: i64 = 500;
 
 /// A client's request id: a UUID, in any of its usual spellings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -202,11 +202,12 @@ pub enum Begun<R> {
     Replay(R),
 }
 
-/// The request ids of one service. Cheap to clone: clones share the pools.
+/// The request ids of one service. Cheap to clone: clones share the pools, and the
+/// sweep runs while any clone lives.
 #[derive(Debug, Clone)]
 pub struct RequestIds {
     db: Database,
-    last_sweep: Arc<AtomicI64>,
+    _sweeping: Arc<DropGuard>,
 }
 
 /// The row of a taken id, as a repeat sees it.
@@ -218,10 +219,13 @@ struct Taken {
 
 impl RequestIds {
     /// Request ids kept in `db` (the table `request_ids` of the service's migrations).
+    /// Starts the sweep: call it inside the runtime.
     pub fn new(db: Database) -> Self {
+        let stop = CancellationToken::new();
+        tokio::spawn(sweep(db.clone(), stop.clone()));
         Self {
             db,
-            last_sweep: Arc::new(AtomicI64::new(0)),
+            _sweeping: Arc::new(stop.drop_guard()),
         }
     }
 
@@ -237,15 +241,10 @@ impl RequestIds {
             return Ok(Begun::Fresh(None));
         };
         let (client, give_up_at) = (context.client(), context.give_up_at());
-        self.sweep().await;
-        let lease = match give_up_at {
-            Some(at) => at.saturating_duration_since(Instant::now()) + LEASE_MARGIN,
-            None => DEFAULT_LEASE,
-        };
         let id = id.to_field();
         let mut pause = Duration::from_millis(10);
         loop {
-            if let Some(claim) = self.try_claim(client, &id, &fingerprint, lease).await? {
+            if let Some(claim) = self.try_claim(client, &id, &fingerprint).await? {
                 return Ok(Begun::Fresh(Some(claim)));
             }
             let Some(taken) = self.taken(client, &id).await? else {
@@ -276,7 +275,6 @@ impl RequestIds {
         client: &str,
         id: &str,
         fingerprint: &Fingerprint,
-        lease: Duration,
     ) -> Result<Option<Claim>, sqlx::Error> {
         let now = db::now_micros();
         let owner = Uuid::new_v4().to_string();
@@ -294,19 +292,25 @@ impl RequestIds {
         .bind(id)
         .bind(fingerprint.0.to_vec())
         .bind(&owner)
-        .bind(now + micros(lease))
+        .bind(now + micros(LEASE))
         .bind(now)
         .bind(now - micros(KEPT_FOR))
         .execute(self.db.writes())
         .await?
         .rows_affected()
             == 1;
-        Ok(claimed.then(|| Claim {
-            db: self.db.clone(),
-            client: client.to_owned(),
-            id: id.to_owned(),
-            owner,
-            settled: false,
+        Ok(claimed.then(|| {
+            let renewing = CancellationToken::new();
+            let claim = Claim {
+                db: self.db.clone(),
+                client: client.to_owned(),
+                id: id.to_owned(),
+                owner,
+                settled: false,
+                _renewing: renewing.clone().drop_guard(),
+            };
+            tokio::spawn(renew(claim.clone_key(), renewing));
+            claim
         }))
     }
 
@@ -327,32 +331,84 @@ impl RequestIds {
         })
         .transpose()
     }
+}
 
-    /// Deletes rows past [`KEPT_FOR`], at most every [`SWEEP_EVERY`]; a failure is
-    /// logged and left for the next sweep.
-    async fn sweep(&self) {
+/// Deletes rows past [`KEPT_FOR`] every [`SWEEP_EVERY`], [`SWEEP_BATCH`] rows a
+/// statement, until `stop`. A failure is logged and left for the next round.
+async fn sweep(db: Database, stop: CancellationToken) {
+    loop {
         let now = db::now_micros();
-        let last = self.last_sweep.load(Ordering::Relaxed);
-        if now - last < micros(SWEEP_EVERY)
-            || self
-                .last_sweep
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
+        let mut swept = 0;
+        loop {
+            let batch = sqlx::query(
+                "DELETE FROM request_ids WHERE (client, request_id) IN ( \
+                   SELECT client, request_id FROM request_ids \
+                   WHERE create_time < $1 AND (state <> 'running' OR lease_until < $2) LIMIT $3)",
+            )
+            .bind(now - micros(KEPT_FOR))
+            .bind(now)
+            .bind(SWEEP_BATCH)
+            .execute(db.writes());
+            let deleted = tokio::select! {
+                () = stop.cancelled() => return,
+                deleted = batch => deleted,
+            };
+            match deleted {
+                Ok(done) if done.rows_affected() > 0 => swept += done.rows_affected(),
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "sweeping old request ids failed");
+                    break;
+                }
+            }
         }
-        let swept = sqlx::query(
-            "DELETE FROM request_ids WHERE create_time < $1 AND (state <> 'running' OR lease_until < $2)",
-        )
-        .bind(now - micros(KEPT_FOR))
-        .bind(now)
-        .execute(self.db.writes())
-        .await;
-        match swept {
-            Ok(done) => tracing::debug!(rows = done.rows_affected(), "old request ids swept"),
-            Err(error) => tracing::warn!(%error, "sweeping old request ids failed"),
+        if swept > 0 {
+            tracing::debug!(rows = swept, "old request ids swept");
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
         }
     }
+}
+
+/// Renews `claim`'s lease every [`RENEW_EVERY`] until `stop` (the claim settled or was
+/// dropped), or until the row is no longer its own (withdrawn, or taken over after a
+/// stall longer than the lease): then [`Claim::complete`] will find it lost.
+async fn renew(claim: ClaimKey, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(RENEW_EVERY) => {}
+        }
+        let renewed = sqlx::query(
+            "UPDATE request_ids SET lease_until = $1 \
+             WHERE client = $2 AND request_id = $3 AND owner = $4 AND state = 'running'",
+        )
+        .bind(db::now_micros() + micros(LEASE))
+        .bind(&claim.client)
+        .bind(&claim.id)
+        .bind(&claim.owner)
+        .execute(claim.db.writes());
+        let renewed = tokio::select! {
+            () = stop.cancelled() => return,
+            renewed = renewed => renewed,
+        };
+        match renewed {
+            Ok(done) if done.rows_affected() == 1 => {}
+            Ok(_) => return,
+            Err(error) => tracing::warn!(%error, "renewing a request id's lease failed"),
+        }
+    }
+}
+
+/// What names a claim's row.
+#[derive(Debug)]
+struct ClaimKey {
+    db: Database,
+    client: String,
+    id: String,
+    owner: String,
 }
 
 /// A request id this attempt runs. Dropped without [`Claim::settle`] (the request
@@ -365,6 +421,8 @@ pub struct Claim {
     id: String,
     owner: String,
     settled: bool,
+    /// Stops the renewal when the claim settles or is dropped.
+    _renewing: DropGuard,
 }
 
 /// A claim that can no longer complete: the order was withdrawn, or the lease lapsed
@@ -407,6 +465,15 @@ impl Claim {
     /// The transaction holding [`Claim::complete`] committed: nothing to release.
     pub fn settle(mut self) {
         self.settled = true;
+    }
+
+    fn clone_key(&self) -> ClaimKey {
+        ClaimKey {
+            db: self.db.clone(),
+            client: self.client.clone(),
+            id: self.id.clone(),
+            owner: self.owner.clone(),
+        }
     }
 }
 

@@ -203,3 +203,52 @@ on_both_backends! {
         assert_eq!(system.cover_designer_rows("covers").await, 2);
     }
 }
+
+on_both_backends! {
+    /// Ids older than a day are swept in the background (at start, then every ten
+    /// minutes), in batches, off every request's path: more than one batch here. A
+    /// running attempt's id is kept while its lease holds, and so is a young one.
+    async fn old_request_ids_are_swept_in_the_background(backend: Backend) {
+        use sqlx::Connection;
+        use superstar_server::storage::{db::now_micros, idempotency::KEPT_FOR};
+
+        let system = TestSystem::start_on(backend).await;
+        let now = now_micros();
+        let day_ago = now - KEPT_FOR.as_micros() as i64 - 1_000_000;
+        let mut connection = system.song_producer_connection().await;
+        let mut tx = connection.begin().await.unwrap();
+        let rows = (0..1_201)
+            .map(|i| (format!("old-{i}"), "done", day_ago))
+            .chain([("leased".to_owned(), "running", day_ago), (ID.to_owned(), "done", now)]);
+        for (id, state, created) in rows {
+            sqlx::query(
+                "INSERT INTO request_ids (client, request_id, fingerprint, state, owner, lease_until, response, create_time) \
+                 VALUES ('alice', $1, $2, $3, 'someone', $4, NULL, $5)",
+            )
+            .bind(id)
+            .bind(Vec::<u8>::new())
+            .bind(state)
+            .bind(now + 3_600_000_000)
+            .bind(created)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        drop(connection);
+
+        let system = system.restart().await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while system.song_producer_rows("request_ids").await > 2 {
+            assert!(tokio::time::Instant::now() < deadline, "never swept");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut connection = system.song_producer_connection().await;
+        let mut kept: Vec<String> = sqlx::query_scalar("SELECT request_id FROM request_ids")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+        kept.sort();
+        assert_eq!(kept, [ID, "leased"]);
+    }
+}

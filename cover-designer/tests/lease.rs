@@ -1,0 +1,150 @@
+//! A request id's claim outlives no holder: two real `cover-designer` processes share
+//! one database, the one painting an order is killed with `kill -9`, and the client's
+//! retry on the other completes the order, once.
+
+use std::{process::Command, time::Duration};
+
+use sqlx::{Connection, Row, SqliteConnection};
+use superstar_proto::v1::{DesignCoverRequest, cover_designer_client::CoverDesignerClient};
+use superstar_server::storage::{db, idempotency::LEASE};
+use superstar_testkit::{ServiceProcess, TestCa, channel, openai, wait_until_serving};
+use tonic::transport::Channel;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path},
+};
+
+const REQUEST_ID: &str = "3f0c2a9e-5b1d-4c7a-9e2f-8d6b4a1c0e57";
+
+fn replica(ca: &TestCa, database: &str, provider: &MockServer) -> ServiceProcess {
+    let server = ca.issue("cover-designer");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cover-designer"));
+    command
+        .env_clear()
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", database)
+        .env("TLS_CERT", &server.cert)
+        .env("TLS_KEY", &server.key)
+        .env("TLS_CA", &server.ca)
+        .env("SUPERSTAR_PROVIDER", "openai")
+        .env("OPENAI_API_KEY", "sk-lease-test")
+        .env("OPENAI_BASE_URL", format!("{}/v1", provider.uri()))
+        .env("OPENAI_IMAGE_MODEL", openai::IMAGE_MODEL)
+        .env("OPENAI_MAX_ATTEMPTS", "1")
+        .env("RUST_LOG", "info");
+    ServiceProcess::spawn(command)
+}
+
+async fn client(ca: &TestCa, process: &ServiceProcess) -> CoverDesignerClient<Channel> {
+    let channel = channel(process.grpc, ca.ca_path(), Some(&ca.issue("envoy")))
+        .await
+        .expect("the replica accepts the gateway's certificate");
+    wait_until_serving(channel.clone(), superstar_proto::COVER_DESIGNER).await;
+    CoverDesignerClient::new(channel)
+}
+
+fn order() -> tonic::Request<DesignCoverRequest> {
+    let mut request = tonic::Request::new(DesignCoverRequest {
+        description: "a lighthouse in a storm".into(),
+        request_id: REQUEST_ID.into(),
+        ..Default::default()
+    });
+    request
+        .metadata_mut()
+        .insert("x-superstar-client", "alice".parse().unwrap());
+    request.set_timeout(Duration::from_secs(120));
+    request
+}
+
+async fn provider_calls(provider: &MockServer) -> usize {
+    provider.received_requests().await.unwrap_or_default().len()
+}
+
+#[tokio::test]
+async fn a_killed_holder_loses_its_claim_and_the_retry_on_another_replica_paints_once() {
+    let ca = TestCa::new("lease CA");
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("covers.db");
+    let database = format!("sqlite://{}", file.display());
+    // The first painting never finishes in time; every later one answers at once.
+    let provider = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images/generations"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(600)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&provider)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images/generations"))
+        .respond_with(openai::image_reply(&openai::png(64, 64), "a lighthouse"))
+        .mount(&provider)
+        .await;
+
+    let mut first = replica(&ca, &database, &provider);
+    let second = replica(&ca, &database, &provider);
+    let mut to_first = client(&ca, &first).await;
+    let mut to_second = client(&ca, &second).await;
+
+    // The order reaches the first replica, which claims the id and starts painting.
+    let abandoned = tokio::spawn(async move { to_first.design_cover(order()).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while provider_calls(&provider).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never painted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // It renews its lease while it works (a lease lasts LEASE; the first renewal
+    // comes a third of the way in).
+    let mut rows = SqliteConnection::connect(&database).await.unwrap();
+    let lease_until = async |rows: &mut SqliteConnection| -> i64 {
+        sqlx::query("SELECT lease_until FROM request_ids WHERE request_id = ?")
+            .bind(REQUEST_ID)
+            .fetch_one(rows)
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let claimed = lease_until(&mut rows).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while lease_until(&mut rows).await == claimed {
+        assert!(tokio::time::Instant::now() < deadline, "never renewed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    first.kill();
+    let killed_at = db::now_micros();
+    assert!(
+        abandoned.await.unwrap().is_err(),
+        "the dead replica's caller got no cover"
+    );
+    // What the dead holder left: a claim that lapses within LEASE of its death.
+    let lapses_at = lease_until(&mut rows).await;
+    assert!(
+        lapses_at <= killed_at + LEASE.as_micros() as i64,
+        "the claim outlives its holder by {} ms",
+        (lapses_at - killed_at) / 1000
+    );
+
+    // The client retries with the same id; the other replica waits out the lease, then
+    // paints: one model call after the kill, one cover stored.
+    let cover = to_second
+        .design_cover(order())
+        .await
+        .expect("the retry completes the order")
+        .into_inner();
+    assert_eq!(provider_calls(&provider).await, 2);
+    let count = |table: &str| format!("SELECT COUNT(*) FROM {table}");
+    let covers: i64 = sqlx::query(&count("covers"))
+        .fetch_one(&mut rows)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(covers, 1);
+
+    // And it is the order's answer from now on: a third try is a replay.
+    let replayed = to_second.design_cover(order()).await.unwrap().into_inner();
+    assert_eq!(replayed.id, cover.id);
+    assert_eq!(provider_calls(&provider).await, 2);
+}
