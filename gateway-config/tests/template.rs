@@ -375,25 +375,43 @@ fn streams_go_to_a_cluster_with_a_budget_of_its_own() {
     assert_eq!(budget("cover_designer"), 1024);
 }
 
+/// A JSON body is read (64 KiB at most) before the key is checked, so that every client
+/// reads its 401; the buffer is the JSON requests' alone (every gRPC route turns it off).
 #[test]
-fn the_api_key_is_checked_before_anything_is_buffered() {
+fn a_json_body_is_read_within_its_limit_before_the_key_is_checked() {
     let config = parsed(&settings(), Profile::Local);
-    let names: Vec<&str> = connection_manager(&config)["http_filters"]
+    let filters = connection_manager(&config)["http_filters"]
         .as_array()
-        .unwrap()
+        .unwrap();
+    let names: Vec<&str> = filters
         .iter()
         .map(|filter| filter["name"].as_str().unwrap())
         .collect();
     assert_eq!(
         names,
         [
-            "envoy.filters.http.api_key_auth",
             "envoy.filters.http.buffer",
+            "envoy.filters.http.api_key_auth",
             "envoy.filters.http.grpc_json_transcoder",
             "envoy.filters.http.local_ratelimit",
             "envoy.filters.http.router"
         ]
     );
+    assert_eq!(filters[0]["typed_config"]["max_request_bytes"], 65536);
+    assert_eq!(
+        filters[2]["typed_config"]["max_request_body_size"], 65536,
+        "the transcoder's limit is the buffer's"
+    );
+    let routes = connection_manager(&config)["route_config"]["virtual_hosts"][0]["routes"]
+        .as_array()
+        .unwrap();
+    for route in routes.iter().filter(|route| route["route"].is_object()) {
+        assert_eq!(
+            route["typed_per_filter_config"]["envoy.filters.http.buffer"]["disabled"], true,
+            "{}",
+            route["name"]
+        );
+    }
 }
 
 /// Each edge protection has a comment among the three lines above it, everywhere it is
