@@ -12,6 +12,7 @@
 //! profiles rendered with placeholder keys; a test fails when they and the template
 //! drift apart, and another runs `envoy --mode validate` on every rendering.
 
+pub mod openapi;
 pub mod profile;
 pub mod settings;
 
@@ -60,6 +61,7 @@ fn context(settings: &GatewaySettings, profile: Profile) -> serde_json::Value {
             "certs": profile.certs_dir(),
             "studio": profile.studio_dir(),
             "descriptor": profile.descriptor_path(),
+            "openapi": profile.openapi_path(),
         },
         "listen": match profile {
             // Inside the container; compose publishes the port on 127.0.0.1.
@@ -85,7 +87,8 @@ fn context(settings: &GatewaySettings, profile: Profile) -> serde_json::Value {
     })
 }
 
-/// Writes `envoy-{profile}.yaml` and the descriptor set `superstar.pb` into `folder`.
+/// Writes `envoy-{profile}.yaml`, the descriptor set `superstar.pb` and the OpenAPI
+/// document `openapi.json` into `folder`.
 ///
 /// Each file is written whole under a temporary name in `folder` and renamed over the old
 /// one, so an Envoy starting meanwhile (bin/up renders while `bin/dev_init.sh` may too)
@@ -100,8 +103,18 @@ pub fn write(settings: &GatewaySettings, profile: Profile, folder: &Path) -> io:
         superstar_proto::FILE_DESCRIPTOR_SET,
         false,
     )?;
+    replace(folder, "openapi.json", openapi_json().as_bytes(), false)?;
     let config = format!("envoy-{}.yaml", profile.name());
     replace(folder, &config, render(settings, profile).as_bytes(), true)
+}
+
+/// The OpenAPI document as it is served and committed (`docs/openapi.json`): pretty
+/// JSON, ending in a newline.
+pub fn openapi_json() -> String {
+    let mut text =
+        serde_json::to_string_pretty(&openapi::document()).expect("a JSON value serializes");
+    text.push('\n');
+    text
 }
 
 /// Writes `bytes` to `folder/name` by renaming a complete temporary file over it; a file

@@ -44,6 +44,14 @@ impl Profile {
         }
     }
 
+    /// Where Envoy reads the OpenAPI document it serves, written beside the descriptor set.
+    pub fn openapi_path(self) -> &'static str {
+        match self {
+            Self::Compose => "/etc/superstar/gateway/openapi.json",
+            Self::Local => "envoy/generated/openapi.json",
+        }
+    }
+
     /// Where Envoy reads the descriptor set.
     pub fn descriptor_path(self) -> &'static str {
         match self {

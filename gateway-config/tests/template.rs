@@ -251,8 +251,23 @@ fn the_studio_is_served_without_a_key_with_strict_headers() {
             .unwrap();
         let (studio, api): (Vec<&Value>, Vec<&Value>) = routes(&config)
             .iter()
+            .filter(|route| route["name"] != "openapi.json")
             .partition(|route| route.get("direct_response").is_some());
         assert_eq!(studio.len(), 3, "index.html, app.js, style.css");
+        let openapi = routes(&config)
+            .iter()
+            .find(|route| route["name"] == "openapi.json")
+            .expect("the OpenAPI document is served");
+        assert_eq!(
+            openapi["direct_response"]["body"]["filename"],
+            profile.openapi_path()
+        );
+        assert_eq!(
+            openapi["typed_per_filter_config"]["envoy.filters.http.api_key_auth"]["disabled"], true,
+            "served without a key"
+        );
+        let size = gateway_config::openapi_json().len() as u64;
+        assert!(size <= largest, "openapi.json: {size} bytes");
         for route in studio {
             let filename = route["direct_response"]["body"]["filename"]
                 .as_str()
@@ -531,7 +546,7 @@ fn rewriting_replaces_each_file_whole_and_keeps_the_keys_private() {
     names.sort();
     assert_eq!(
         names,
-        ["envoy-local.yaml", "superstar.pb"],
+        ["envoy-local.yaml", "openapi.json", "superstar.pb"],
         "no temporary file left"
     );
 }
@@ -561,6 +576,10 @@ fn envoy_validates_every_rendering() {
             .replace(
                 profile.descriptor_path(),
                 &folder.path().join("superstar.pb").display().to_string(),
+            )
+            .replace(
+                profile.openapi_path(),
+                &folder.path().join("openapi.json").display().to_string(),
             )
             .replace(
                 &format!("filename: {}/", profile.certs_dir()),

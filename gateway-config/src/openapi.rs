@@ -1,0 +1,422 @@
+//! The JSON API's OpenAPI 3.1 document, made from the descriptor set the gRPC-JSON
+//! transcoder reads, so that the two cannot disagree.
+//!
+//! Each `google.api.http` rule (and additional binding) is an operation: its path
+//! template, path parameters, a request body for `body: "*"` (or the named field),
+//! query parameters for the other fields of a rule without a body. Schemas follow the
+//! proto3 JSON mapping as the gateway prints it: lowerCamel names, 64-bit integers as
+//! strings, enums by name, `Timestamp` as RFC 3339, `FieldMask` as comma-separated
+//! paths, no field required in a response (fields left at their default are not
+//! printed). A `google.api.HttpBody` reply is its media type (the cover's PNG); a
+//! server stream is newline-delimited JSON, one message a line. The protos' comments
+//! become summaries and descriptions.
+//!
+//! Written by hand: no maintained generator of OpenAPI 3.1 from `google.api.http` rules
+//! builds from the package registries. `docs/openapi.json` is this document as
+//! committed; a test fails when the two drift apart.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor,
+    MethodDescriptor, Value,
+};
+use serde_json::{Map, Value as Json, json};
+
+/// The services the gateway serves over JSON.
+const SERVICES: [&str; 2] = ["superstar.v1.SongProducer", "superstar.v1.CoverDesigner"];
+
+/// The media type of the one `google.api.HttpBody` the API answers with: a cover.
+const HTTP_BODY_MEDIA_TYPE: &str = "image/png";
+
+/// The error of an operation on a resource by id.
+const NOT_FOUND: (&str, &str) = ("404", "No resource has this id.");
+
+/// The errors every operation may answer with, beside its own: the gateway's
+/// (401, 413, 429) and the services' (400, 503, 504).
+const ERRORS: [(&str, &str); 6] = [
+    (
+        "400",
+        "A field is invalid (INVALID_ARGUMENT); `details` has a `google.rpc.BadRequest` naming it.",
+    ),
+    ("401", "No API key, or one the gateway does not know."),
+    ("413", "The request body is larger than 64 KiB."),
+    (
+        "429",
+        "A rate limit or the model budget is spent; a service's refusal has a `google.rpc.RetryInfo`, the gateway's `x-ratelimit-*` headers.",
+    ),
+    (
+        "503",
+        "A service or the model provider is unavailable; try again.",
+    ),
+    ("504", "The deadline passed."),
+];
+
+/// The document, as JSON.
+pub fn document() -> Json {
+    let pool = DescriptorPool::decode(superstar_proto::FILE_DESCRIPTOR_SET)
+        .expect("the compiled descriptor set decodes");
+    let http = pool
+        .get_extension_by_name("google.api.http")
+        .expect("the descriptor set carries google/api/annotations.proto");
+    let mut paths: BTreeMap<String, Map<String, Json>> = BTreeMap::new();
+    let mut schemas = Schemas::default();
+    for service in SERVICES {
+        let service = pool
+            .get_service_by_name(service)
+            .expect("the service is in the descriptor set");
+        for method in service.methods() {
+            let options = method.options();
+            if !options.has_extension(&http) {
+                continue; // gRPC only
+            }
+            let Value::Message(rule) = options.get_extension(&http).into_owned() else {
+                continue;
+            };
+            let mut rules = vec![rule.clone()];
+            if let Some(Value::List(more)) = field(&rule, "additional_bindings") {
+                rules.extend(more.into_iter().filter_map(|binding| match binding {
+                    Value::Message(binding) => Some(binding),
+                    _ => None,
+                }));
+            }
+            for (index, rule) in rules.iter().enumerate() {
+                let Some((verb, template)) = ["get", "put", "post", "delete", "patch"]
+                    .into_iter()
+                    .find_map(|verb| text(rule, verb).map(|path| (verb, path)))
+                else {
+                    continue;
+                };
+                let body = text(rule, "body").unwrap_or_default();
+                let (path, operation) = operation(&method, &template, &body, index, &mut schemas);
+                paths
+                    .entry(path)
+                    .or_default()
+                    .insert(verb.to_owned(), operation);
+            }
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Superstar",
+            "version": "v1",
+            "description": "Albums, songs and covers made by models, over JSON. Generated from the protos (`proto/superstar/v1`) by the gateway, which serves this document at `/openapi.json`. gRPC clients use the same API through reflection.",
+        },
+        "servers": [{"url": "https://localhost:8443"}],
+        "security": [{"apiKey": []}, {"bearer": []}],
+        "tags": SERVICES.map(|service| json!({
+            "name": short_name(service),
+            "description": comments(&pool.get_service_by_name(service).unwrap().parent_file(), pool.get_service_by_name(service).unwrap().path()),
+        })),
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The API key as a bearer token."},
+            },
+            "schemas": schemas.finish(),
+            "responses": ERRORS.into_iter().chain([NOT_FOUND]).map(|(status, description)| (status.to_owned(), json!({
+                "description": description,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }))).collect::<Map<_, _>>(),
+        },
+    })
+}
+
+/// The operation of `method` for one HTTP rule: its OpenAPI path and object.
+fn operation(
+    method: &MethodDescriptor,
+    template: &str,
+    body: &str,
+    index: usize,
+    schemas: &mut Schemas,
+) -> (String, Json) {
+    let input = method.input();
+    // `{id}` or `{id=…}`: the field's name, as the transcoder matches it.
+    let mut path_fields = BTreeSet::new();
+    let mut path = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}').expect("a closed path variable") + start;
+        let variable = &rest[start + 1..end];
+        let name = variable.split('=').next().unwrap_or(variable);
+        path.push_str(&rest[..start]);
+        path.push_str(&format!("{{{name}}}"));
+        path_fields.insert(name.to_owned());
+        rest = &rest[end + 1..];
+    }
+    path.push_str(rest);
+
+    let mut parameters: Vec<Json> = path_fields
+        .iter()
+        .map(|name| {
+            let field = input
+                .get_field_by_name(name)
+                .expect("a path variable names a field");
+            json!({
+                "name": name,
+                "in": "path",
+                "required": true,
+                "description": description(&field),
+                "schema": schemas.field(&field),
+            })
+        })
+        .collect();
+    let mut operation = Map::new();
+    let (summary, explained) = summary(&comments(&method.parent_file(), method.path()));
+    operation.insert("operationId".into(), json!(operation_id(method, index)));
+    operation.insert(
+        "tags".into(),
+        json!([short_name(method.parent_service().full_name())]),
+    );
+    operation.insert("summary".into(), json!(summary));
+    if explained != summary {
+        operation.insert("description".into(), json!(explained));
+    }
+    let unbound = input
+        .fields()
+        .filter(|field| !path_fields.contains(field.name()));
+    match body {
+        "" => parameters.extend(unbound.map(|field| {
+            json!({
+                "name": field.json_name(),
+                "in": "query",
+                "description": description(&field),
+                "schema": schemas.field(&field),
+            })
+        })),
+        "*" => {
+            let schema = if path_fields.is_empty() {
+                schemas.reference(&input)
+            } else {
+                schemas.object(&input, unbound)
+            };
+            operation.insert(
+                "requestBody".into(),
+                json!({
+                    "required": true,
+                    "content": {"application/json": {"schema": schema}},
+                }),
+            );
+        }
+        name => {
+            let field = input
+                .get_field_by_name(name)
+                .expect("a rule's body names a field");
+            operation.insert(
+                "requestBody".into(),
+                json!({
+                    "required": true,
+                    "content": {"application/json": {"schema": schemas.field(&field)}},
+                }),
+            );
+        }
+    }
+    if !parameters.is_empty() {
+        operation.insert("parameters".into(), json!(parameters));
+    }
+    let output = method.output();
+    let reply = if output.full_name() == "google.api.HttpBody" {
+        json!({
+            "description": format!("The image itself ({HTTP_BODY_MEDIA_TYPE})."),
+            "content": {HTTP_BODY_MEDIA_TYPE: {"schema": {"type": "string", "contentMediaType": HTTP_BODY_MEDIA_TYPE}}},
+        })
+    } else if method.is_server_streaming() {
+        json!({
+            "description": format!("A stream of `{}`, newline-delimited: one JSON message a line, each sent as it is made. An error after the first message ends the stream.", output.name()),
+            "content": {"application/json": {"schema": schemas.reference(&output), "x-stream": "newline-delimited"}},
+        })
+    } else {
+        json!({
+            "description": format!("The `{}`.", output.name()),
+            "content": {"application/json": {"schema": schemas.reference(&output)}},
+        })
+    };
+    let mut responses = Map::new();
+    responses.insert("200".into(), reply);
+    let not_found = path_fields.contains("id").then_some(NOT_FOUND);
+    for (status, _) in ERRORS.into_iter().chain(not_found) {
+        responses.insert(
+            status.into(),
+            json!({"$ref": format!("#/components/responses/{status}")}),
+        );
+    }
+    operation.insert("responses".into(), Json::Object(responses));
+    (path, Json::Object(operation))
+}
+
+/// The schemas the operations refer to, each message once.
+#[derive(Default)]
+struct Schemas {
+    done: BTreeMap<String, Json>,
+    pending: Vec<MessageDescriptor>,
+}
+
+impl Schemas {
+    /// A reference to `message`'s schema, written when [`finish`](Self::finish)ed.
+    fn reference(&mut self, message: &MessageDescriptor) -> Json {
+        if !self.done.contains_key(message.full_name())
+            && !self.pending.iter().any(|pending| pending == message)
+        {
+            self.pending.push(message.clone());
+        }
+        json!({"$ref": format!("#/components/schemas/{}", message.full_name())})
+    }
+
+    /// The object schema of `fields` of `message`.
+    fn object(
+        &mut self,
+        message: &MessageDescriptor,
+        fields: impl Iterator<Item = FieldDescriptor>,
+    ) -> Json {
+        let properties: Map<String, Json> = fields
+            .map(|field| {
+                let mut schema = self.field(&field);
+                if let Some(text) = description(&field) {
+                    schema["description"] = json!(text);
+                }
+                (field.json_name().to_owned(), schema)
+            })
+            .collect();
+        let mut schema = json!({"type": "object", "properties": properties});
+        let mut text = comments(&message.parent_file(), message.path());
+        for oneof in message.oneofs() {
+            let names: Vec<_> = oneof
+                .fields()
+                .map(|field| format!("`{}`", field.json_name()))
+                .collect();
+            text += &format!("\n\nAt most one of {}.", names.join(", "));
+        }
+        if !text.trim().is_empty() {
+            schema["description"] = json!(text.trim());
+        }
+        schema
+    }
+
+    /// The schema of one field's value, by the proto3 JSON mapping.
+    fn field(&mut self, field: &FieldDescriptor) -> Json {
+        let value = match field.kind() {
+            Kind::String => json!({"type": "string"}),
+            Kind::Bool => json!({"type": "boolean"}),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+                json!({"type": "integer", "format": "int32"})
+            }
+            Kind::Uint32 | Kind::Fixed32 => {
+                json!({"type": "integer", "format": "int64", "minimum": 0})
+            }
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => {
+                json!({"type": "string", "format": "int64", "description": "A 64-bit integer, as a string."})
+            }
+            Kind::Double | Kind::Float => json!({"type": "number"}),
+            Kind::Bytes => json!({"type": "string", "contentEncoding": "base64"}),
+            Kind::Enum(enumeration) => json!({
+                "type": "string",
+                "enum": enumeration.values().map(|value| value.name().to_owned()).collect::<Vec<_>>(),
+            }),
+            Kind::Message(message) => match message.full_name() {
+                "google.protobuf.Timestamp" => json!({"type": "string", "format": "date-time"}),
+                "google.protobuf.FieldMask" => json!({
+                    "type": "string",
+                    "description": "Field names, lowerCamel, separated by commas (e.g. `title,lyrics`); empty means every field. Fields left out are absent from the reply.",
+                }),
+                "google.protobuf.Duration" => {
+                    json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?s$"})
+                }
+                _ => self.reference(&message),
+            },
+        };
+        if field.is_list() {
+            json!({"type": "array", "items": value})
+        } else {
+            value
+        }
+    }
+
+    /// Every schema referred to, and the error's.
+    fn finish(mut self) -> Json {
+        while let Some(message) = self.pending.pop() {
+            let schema = self.object(&message, message.fields());
+            self.done.insert(message.full_name().to_owned(), schema);
+        }
+        self.done.insert("Error".into(), json!({
+            "type": "object",
+            "description": "Every error: the gRPC status code, a sentence, and details a program can act on (Google's AIP-193: `google.rpc.ErrorInfo`, `BadRequest`, `RetryInfo`). The gateway's own refusals have no details.",
+            "properties": {
+                "code": {"type": "integer", "description": "The gRPC status code (3 INVALID_ARGUMENT, 5 NOT_FOUND, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 16 UNAUTHENTICATED, …)."},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {"@type": {"type": "string"}},
+                    "required": ["@type"],
+                }},
+            },
+            "required": ["code", "message"],
+        }));
+        json!(self.done)
+    }
+}
+
+/// A field's own comment.
+fn description(field: &FieldDescriptor) -> Option<String> {
+    let text = comments(&field.parent_file(), field.path());
+    (!text.is_empty()).then_some(text)
+}
+
+/// The leading comment of the element at `path` in `file`, without the `//` margins.
+fn comments(file: &FileDescriptor, path: &[i32]) -> String {
+    file.file_descriptor_proto()
+        .source_code_info
+        .as_ref()
+        .and_then(|info| info.location.iter().find(|location| location.path == path))
+        .and_then(|location| location.leading_comments.as_deref())
+        .map(|text| {
+            text.lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+/// The first sentence of `text` as a summary, and the whole text unwrapped.
+fn summary(text: &str) -> (String, String) {
+    let unwrapped = text
+        .split("\n\n")
+        .map(|paragraph| paragraph.split('\n').collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let first = unwrapped
+        .split_inclusive(". ")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    (first, unwrapped)
+}
+
+fn operation_id(method: &MethodDescriptor, index: usize) -> String {
+    match index {
+        0 => method.name().to_owned(),
+        index => format!("{}{index}", method.name()),
+    }
+}
+
+fn short_name(service: &str) -> &str {
+    service.rsplit('.').next().unwrap_or(service)
+}
+
+fn field(message: &DynamicMessage, name: &str) -> Option<Value> {
+    message
+        .get_field_by_name(name)
+        .map(std::borrow::Cow::into_owned)
+}
+
+fn text(message: &DynamicMessage, name: &str) -> Option<String> {
+    match field(message, name)? {
+        Value::String(text) if !text.is_empty() => Some(text),
+        _ => None,
+    }
+}

@@ -1,0 +1,110 @@
+//! The OpenAPI document: committed as generated, every HTTP binding of the protos in it,
+//! and its schemas in the proto3 JSON mapping the gateway prints.
+
+use std::{collections::BTreeSet, path::Path};
+
+use serde_json::Value;
+
+fn document() -> Value {
+    serde_json::from_str(&gateway_config::openapi_json()).unwrap()
+}
+
+#[test]
+fn the_committed_document_is_the_generated_one() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let generated = gateway_config::openapi_json();
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&committed, &generated).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&committed).unwrap() == generated,
+        "docs/openapi.json and the protos drifted apart: UPDATE_EXPECT=1 cargo test -p gateway-config --test openapi"
+    );
+}
+
+/// Read from the protos' text, not from the descriptor set the generator reads.
+#[test]
+fn every_http_binding_of_the_protos_is_an_operation() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/superstar/v1");
+    let mut bindings = BTreeSet::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for verb in ["get", "put", "post", "delete", "patch"] {
+            for (at, _) in text.match_indices(&format!("{verb}: \"")) {
+                let rest = &text[at + verb.len() + 3..];
+                let path = &rest[..rest.find('"').unwrap()];
+                bindings.insert((verb.to_owned(), path.to_owned()));
+            }
+        }
+    }
+    assert_eq!(bindings.len(), 10, "{bindings:?}");
+    let document = document();
+    let operations: BTreeSet<(String, String)> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |verb| (verb.clone(), path.clone()))
+        })
+        .collect();
+    assert_eq!(operations, bindings);
+}
+
+#[test]
+fn schemas_follow_the_proto3_json_mapping() {
+    let document = document();
+    let schema = |name: &str| &document["components"]["schemas"][name];
+    let song = &schema("superstar.v1.Song")["properties"];
+    assert_eq!(song["createTime"]["format"], "date-time");
+    assert_eq!(song["albumId"]["type"], "string");
+    assert!(song.get("album_id").is_none(), "lowerCamel names");
+    assert!(schema("superstar.v1.Song").get("required").is_none());
+    let album = &schema("superstar.v1.Album")["properties"];
+    assert_eq!(
+        album["songs"]["items"]["$ref"],
+        "#/components/schemas/superstar.v1.Song"
+    );
+
+    let operation = |path: &str, verb: &str| &document["paths"][path][verb];
+    let get_song = operation("/v1/songs/{id}", "get");
+    let parameters = get_song["parameters"].as_array().unwrap();
+    assert_eq!(parameters[0]["in"], "path");
+    assert_eq!(parameters[0]["name"], "id");
+    assert_eq!(parameters[1]["name"], "readMask");
+    assert_eq!(parameters[1]["schema"]["type"], "string", "a FieldMask");
+    assert_eq!(
+        get_song["responses"]["404"]["$ref"],
+        "#/components/responses/404"
+    );
+    assert_eq!(
+        get_song["summary"],
+        "Returns one song, or only the fields named in `read_mask`."
+    );
+
+    let make = operation("/v1/albums", "post");
+    assert_eq!(
+        make["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/superstar.v1.MakeMeSuperstarRequest"
+    );
+    assert!(make.get("parameters").is_none());
+    let image = operation("/v1/covers/{id}/image", "get");
+    assert!(image["responses"]["200"]["content"]["image/png"].is_object());
+    let stream = operation("/v1/lyrics:stream", "post");
+    assert!(
+        stream["responses"]["200"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("newline-delimited")
+    );
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(
+        (&schemes["apiKey"]["in"], &schemes["apiKey"]["name"]),
+        (&"header".into(), &"x-api-key".into())
+    );
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    let error = &schema("Error");
+    assert_eq!(error["required"], serde_json::json!(["code", "message"]));
+}
