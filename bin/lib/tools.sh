@@ -73,6 +73,14 @@ ensure_python_client() {
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$PWD/clients/python/requirements.txt"
 }
 
+# Installs the OpenAPI tools into .venv: openapi-spec-validator, schemathesis and
+# openapi-python-client (clients/openapi/requirements.txt).
+ensure_openapi_tools() {
+  local venv="$PWD/.venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$PWD/clients/openapi/requirements.txt"
+}
+
 # Installs Debian's Chromium, its WebDriver and NSS's certutil (the browser tests trust
 # certs/ca.pem through an NSS database of their own), and exports CHROMIUM and
 # CHROMEDRIVER.

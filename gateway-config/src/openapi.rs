@@ -254,14 +254,23 @@ struct Schemas {
 }
 
 impl Schemas {
-    /// A reference to `message`'s schema, written when [`finish`](Self::finish)ed.
+    /// A reference to `message`'s schema, written when [`finish`](Self::finish)ed. A
+    /// schema is named by its message's short name (`Song`), as a generated client's
+    /// class is: every message is in one package.
     fn reference(&mut self, message: &MessageDescriptor) -> Json {
-        if !self.done.contains_key(message.full_name())
+        if !self.done.contains_key(message.name())
             && !self.pending.iter().any(|pending| pending == message)
         {
+            assert!(
+                self.pending
+                    .iter()
+                    .all(|pending| pending.name() != message.name()),
+                "two messages named {}",
+                message.name()
+            );
             self.pending.push(message.clone());
         }
-        json!({"$ref": format!("#/components/schemas/{}", message.full_name())})
+        json!({"$ref": format!("#/components/schemas/{}", message.name())})
     }
 
     /// The object schema of `fields` of `message`.
@@ -337,7 +346,7 @@ impl Schemas {
     fn finish(mut self) -> Json {
         while let Some(message) = self.pending.pop() {
             let schema = self.object(&message, message.fields());
-            self.done.insert(message.full_name().to_owned(), schema);
+            self.done.insert(message.name().to_owned(), schema);
         }
         self.done.insert("Error".into(), json!({
             "type": "object",

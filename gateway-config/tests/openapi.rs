@@ -57,16 +57,13 @@ fn every_http_binding_of_the_protos_is_an_operation() {
 fn schemas_follow_the_proto3_json_mapping() {
     let document = document();
     let schema = |name: &str| &document["components"]["schemas"][name];
-    let song = &schema("superstar.v1.Song")["properties"];
+    let song = &schema("Song")["properties"];
     assert_eq!(song["createTime"]["format"], "date-time");
     assert_eq!(song["albumId"]["type"], "string");
     assert!(song.get("album_id").is_none(), "lowerCamel names");
-    assert!(schema("superstar.v1.Song").get("required").is_none());
-    let album = &schema("superstar.v1.Album")["properties"];
-    assert_eq!(
-        album["songs"]["items"]["$ref"],
-        "#/components/schemas/superstar.v1.Song"
-    );
+    assert!(schema("Song").get("required").is_none());
+    let album = &schema("Album")["properties"];
+    assert_eq!(album["songs"]["items"]["$ref"], "#/components/schemas/Song");
 
     let operation = |path: &str, verb: &str| &document["paths"][path][verb];
     let get_song = operation("/v1/songs/{id}", "get");
@@ -87,7 +84,7 @@ fn schemas_follow_the_proto3_json_mapping() {
     let make = operation("/v1/albums", "post");
     assert_eq!(
         make["requestBody"]["content"]["application/json"]["schema"]["$ref"],
-        "#/components/schemas/superstar.v1.MakeMeSuperstarRequest"
+        "#/components/schemas/MakeMeSuperstarRequest"
     );
     assert!(make.get("parameters").is_none());
     let image = operation("/v1/covers/{id}/image", "get");

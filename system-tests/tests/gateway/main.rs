@@ -15,6 +15,7 @@ mod hostile;
 mod kubernetes;
 mod models;
 mod monitoring;
+mod openapi;
 mod python;
 mod readme;
 mod replicas;
