@@ -7,7 +7,7 @@
 //!
 //! [`WrittenSong::parse`]: crate::domain::WrittenSong::parse
 
-mod flavours;
+pub mod flavours;
 mod offline;
 mod openai;
 

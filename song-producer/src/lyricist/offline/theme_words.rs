@@ -79,3 +79,15 @@ impl Words {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_words_are_not_sung_as_key_words() {
+        let words = Words::from_theme("dragons over the city", "metal");
+        assert_eq!(words.keywords, ["dragons", "city"]);
+        assert_eq!(words.motif, "dragons over the city");
+    }
+}
