@@ -16,8 +16,9 @@ use super::{
     up::{Up, ok, sh},
 };
 
-/// schemathesis against the gateway, every check, with `arguments` added; its report.
-fn schemathesis(arguments: &str) -> String {
+/// schemathesis against the gateway, every check, with `arguments` added: it must find
+/// no failure (its exit status says so).
+fn schemathesis(arguments: &str) {
     let output = sh(&format!(
         ".venv/bin/schemathesis run docs/openapi.json --url https://localhost:8443 \
          --tls-verify certs/ca.pem -H \"x-api-key: $SUPERSTAR_KEY\" --checks all \
@@ -30,7 +31,6 @@ fn schemathesis(arguments: &str) -> String {
         "schemathesis found failures:\n{report}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    report
 }
 
 #[test]
@@ -70,17 +70,15 @@ fn the_json_api_keeps_to_its_openapi_document() {
     // no server error, and every status, content type, header and reply body one the
     // document lists.
     let unchecked = "positive_data_acceptance,negative_data_rejection,unsupported_method";
-    let report = schemathesis(&format!(
+    schemathesis(&format!(
         "--exclude-checks {unchecked} --exclude-operation-id StreamAlbum \
          --exclude-operation-id GenerateLyrics --max-examples 30 --max-time 150"
     ));
-    assert!(report.contains("No issues found"), "{report}");
-    let report = schemathesis(&format!(
+    schemathesis(&format!(
         "--exclude-checks {unchecked},response_schema_conformance \
          --include-operation-id StreamAlbum --include-operation-id GenerateLyrics \
          --max-examples 30 --max-time 60"
     ));
-    assert!(report.contains("No issues found"), "{report}");
 
     // A client generated from the document makes an album.
     let client = data.path().join("client");
