@@ -300,17 +300,19 @@ impl RequestIds {
         .rows_affected()
             == 1;
         Ok(claimed.then(|| {
-            let renewing = CancellationToken::new();
-            let claim = Claim {
+            let row = ClaimRow {
                 db: self.db.clone(),
                 client: client.to_owned(),
                 id: id.to_owned(),
                 owner,
-                settled: false,
-                _renewing: renewing.clone().drop_guard(),
             };
-            tokio::spawn(renew(claim.clone_key(), renewing));
-            claim
+            let renewing = CancellationToken::new();
+            tokio::spawn(renew(row.clone(), renewing.clone()));
+            Claim {
+                row,
+                settled: false,
+                _renewing: renewing.drop_guard(),
+            }
         }))
     }
 
@@ -375,7 +377,7 @@ async fn sweep(db: Database, stop: CancellationToken) {
 /// Renews `claim`'s lease every [`RENEW_EVERY`] until `stop` (the claim settled or was
 /// dropped), or until the row is no longer its own (withdrawn, or taken over after a
 /// stall longer than the lease): then [`Claim::complete`] will find it lost.
-async fn renew(claim: ClaimKey, stop: CancellationToken) {
+async fn renew(claim: ClaimRow, stop: CancellationToken) {
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -402,9 +404,9 @@ async fn renew(claim: ClaimKey, stop: CancellationToken) {
     }
 }
 
-/// What names a claim's row.
-#[derive(Debug)]
-struct ClaimKey {
+/// A claim's row: the client, its id, and the attempt that owns it.
+#[derive(Debug, Clone)]
+struct ClaimRow {
     db: Database,
     client: String,
     id: String,
@@ -416,10 +418,7 @@ struct ClaimKey {
 /// retry runs the request again.
 #[derive(Debug)]
 pub struct Claim {
-    db: Database,
-    client: String,
-    id: String,
-    owner: String,
+    row: ClaimRow,
     settled: bool,
     /// Stops the renewal when the claim settles or is dropped.
     _renewing: DropGuard,
@@ -450,9 +449,9 @@ impl Claim {
              WHERE client = $2 AND request_id = $3 AND owner = $4 AND state = 'running'",
         )
         .bind(reply.encode_to_vec())
-        .bind(&self.client)
-        .bind(&self.id)
-        .bind(&self.owner)
+        .bind(&self.row.client)
+        .bind(&self.row.id)
+        .bind(&self.row.owner)
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -466,15 +465,6 @@ impl Claim {
     pub fn settle(mut self) {
         self.settled = true;
     }
-
-    fn clone_key(&self) -> ClaimKey {
-        ClaimKey {
-            db: self.db.clone(),
-            client: self.client.clone(),
-            id: self.id.clone(),
-            owner: self.owner.clone(),
-        }
-    }
 }
 
 impl Drop for Claim {
@@ -485,12 +475,12 @@ impl Drop for Claim {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return; // no runtime left: the lease lapses instead
         };
-        let (db, client, id, owner) = (
-            self.db.clone(),
-            std::mem::take(&mut self.client),
-            std::mem::take(&mut self.id),
-            std::mem::take(&mut self.owner),
-        );
+        let ClaimRow {
+            db,
+            client,
+            id,
+            owner,
+        } = self.row.clone();
         runtime.spawn(async move {
             let released = sqlx::query(
                 "DELETE FROM request_ids WHERE client = $1 AND request_id = $2 AND owner = $3 AND state = 'running'",
