@@ -68,17 +68,20 @@ ensure_kubernetes_validate() {
 # Installs the Python client's pinned dependencies (clients/python/requirements.txt)
 # into .venv, for its test; pip leaves satisfied pins alone (about a second).
 ensure_python_client() {
-  local venv="$PWD/.venv"
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$PWD/clients/python/requirements.txt"
+  pip_install_requirements clients/python/requirements.txt
 }
 
 # Installs the OpenAPI tools into .venv: openapi-spec-validator, schemathesis and
 # openapi-python-client (clients/openapi/requirements.txt).
 ensure_openapi_tools() {
+  pip_install_requirements clients/openapi/requirements.txt
+}
+
+# Installs a pinned requirements file into the project's .venv, made if missing.
+pip_install_requirements() {
   local venv="$PWD/.venv"
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$PWD/clients/openapi/requirements.txt"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$PWD/$1"
 }
 
 # Installs Debian's Chromium, its WebDriver and NSS's certutil (the browser tests trust

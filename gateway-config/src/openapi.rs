@@ -105,10 +105,10 @@ pub fn document() -> Json {
         },
         "servers": [{"url": "https://localhost:8443"}],
         "security": [{"apiKey": []}, {"bearer": []}],
-        "tags": SERVICES.map(|service| json!({
-            "name": short_name(service),
-            "description": comments(&pool.get_service_by_name(service).unwrap().parent_file(), pool.get_service_by_name(service).unwrap().path()),
-        })),
+        "tags": SERVICES.map(|name| {
+            let service = pool.get_service_by_name(name).expect("the service is in the descriptor set");
+            json!({"name": short_name(name), "description": comments(&service.parent_file(), service.path())})
+        }),
         "paths": paths,
         "components": {
             "securitySchemes": {
