@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use superstar_openai::Provider;
 use superstar_server::{calls::balance::Target, serve::host::HostSettings, tls::TlsFiles};
 
-use crate::budget::BudgetSettings;
+use crate::{budget::BudgetSettings, lyricist::SongRequest};
 
 /// The chat model asked for when `OPENAI_CHAT_MODEL` is not set: small, fast, cheap.
 pub const DEFAULT_CHAT_MODEL: &str = "gpt-5-mini";
@@ -26,6 +26,10 @@ pub struct Settings {
     /// `OPENAI_BASE_URL`, `OPENAI_CHAT_MODEL`) or the offline lyricist; see
     /// [`Provider::from_env`].
     pub provider: Provider,
+    /// How songs are asked of an OpenAI-compatible server: the contract
+    /// (`OPENAI_SONG_FORMAT`) and the token cap (`OPENAI_TOKEN_CAP_FIELD`,
+    /// `OPENAI_MAX_TOKENS`); see [`SongRequest::from_env`].
+    pub song_request: SongRequest,
     /// `OFFLINE_TYPING_DELAY_MS`: the offline lyricist's pause before each piece of text
     /// it streams; default 0.
     pub offline_typing_delay: Duration,
@@ -102,11 +106,17 @@ impl Settings {
                 ca: host.tls.ca.clone(),
             },
         };
+        let provider = Provider::from_env("OPENAI_CHAT_MODEL", DEFAULT_CHAT_MODEL)?;
+        let song_request = match &provider {
+            Provider::OpenAi(openai) => SongRequest::from_env(&openai.base_url)?,
+            Provider::Offline => SongRequest::for_server(superstar_openai::OPENAI_API_BASE),
+        };
         Ok(Self {
             host,
             database_url: env::secret_or("DATABASE_URL", "sqlite://data/song-producer.db"),
             cover_designer,
-            provider: Provider::from_env("OPENAI_CHAT_MODEL", DEFAULT_CHAT_MODEL)?,
+            provider,
+            song_request,
             offline_typing_delay: Duration::from_millis(env::parse_or(
                 "OFFLINE_TYPING_DELAY_MS",
                 0,

@@ -63,7 +63,7 @@ pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         Provider::Offline => Arc::new(OfflineLyricist::with_typing_delay(
             settings.offline_typing_delay,
         )),
-        Provider::OpenAi(openai) => Arc::new(OpenAiLyricist::new(openai)),
+        Provider::OpenAi(openai) => Arc::new(OpenAiLyricist::new(openai, settings.song_request)),
     };
     let lyricist_model = lyricist.model().to_owned();
     // Replicas share PostgreSQL, and so each client's budget; SQLite is one process's.

@@ -29,6 +29,7 @@ fn settings_print_no_secret() {
             url: "https://localhost:50052".into(),
             tls,
         },
+        song_request: song_producer::lyricist::SongRequest::for_server("https://api.openai.com/v1"),
         provider: Provider::OpenAi(OpenAiSettings::new(
             "sk-openai-key-0123",
             "https://api.openai.com/v1",

@@ -8,15 +8,17 @@ use serde_json::json;
 use song_producer::{
     domain::{Genre, SongBrief, Theme, WrittenSong},
     lyricist::{
-        Lyricist, LyricsError, MAX_COMPLETION_TOKENS, OpenAiLyricist, Progress, write_song,
-        write_with_progress,
+        Lyricist, LyricsError, MAX_COMPLETION_TOKENS, MAX_TOKENS, OpenAiLyricist, Progress,
+        SongRequest, TokenCap,
+        contract::{self, Contract},
+        write_song, write_with_progress,
     },
 };
-use superstar_openai::{OpenAiSettings, ProviderError};
+use superstar_openai::{OPENAI_API_BASE, OpenAiSettings, ProviderError};
 use superstar_server::{serve::metrics::Metrics, serve::usage::Usage};
 use superstar_testkit::{
     CapturedLogs,
-    openai::{self, CHAT_MODEL, SONG},
+    openai::{self, CHAT_MODEL, SONG, SONG_JSON},
 };
 use tokio::time::Instant;
 use tonic::Code;
@@ -27,9 +29,15 @@ use wiremock::{
 
 const KEY: &str = "sk-test-0123456789abcdefSECRET";
 
+/// A lyricist for `server` with the defaults for a server other than OpenAI's.
 fn lyricist(server: &MockServer) -> OpenAiLyricist {
     let base_url = format!("{}/v1", server.uri());
-    OpenAiLyricist::new(openai::settings(&base_url, KEY, CHAT_MODEL, 3))
+    lyricist_asking(server, SongRequest::for_server(&base_url))
+}
+
+fn lyricist_asking(server: &MockServer, song: SongRequest) -> OpenAiLyricist {
+    let base_url = format!("{}/v1", server.uri());
+    OpenAiLyricist::new(openai::settings(&base_url, KEY, CHAT_MODEL, 3), song)
 }
 
 fn brief() -> SongBrief {
@@ -58,10 +66,11 @@ async fn deltas(lyricist: &OpenAiLyricist) -> Result<Vec<String>, LyricsError> {
 #[tokio::test]
 async fn a_streamed_reply_arrives_as_deltas_in_order() {
     let server = MockServer::start().await;
-    let pieces = openai::pieces(SONG, 7);
+    let pieces = openai::pieces(SONG_JSON, 7);
     let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
     chat()
         .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .and(openai::asks_for_a_song)
         .and(|request: &Request| {
             let body = openai::body(request);
             body["model"] == CHAT_MODEL
@@ -77,15 +86,14 @@ async fn a_streamed_reply_arrives_as_deltas_in_order() {
 
     let deltas = deltas(&lyricist(&server)).await.unwrap();
 
+    // The JSON becomes the song's text, released line by line as each one is whole.
     assert_eq!(deltas.concat(), SONG);
-    // The text is held back only until its first line is known to be a title; after
-    // that each piece passes on as it came.
-    let head = 1 + pieces
-        .iter()
-        .position(|piece| piece.contains('\n'))
-        .unwrap();
-    assert_eq!(deltas[0], pieces[..head].concat());
-    assert_eq!(&deltas[1..], &pieces[head..]);
+    assert_eq!(deltas[0], "Title: Neon Nights\n");
+    assert!(deltas.len() >= 5, "{deltas:?}");
+    assert!(
+        deltas.iter().all(|delta| delta.ends_with('\n')),
+        "{deltas:?}"
+    );
 }
 
 #[tokio::test]
@@ -96,7 +104,7 @@ async fn a_whole_take_comes_from_one_non_streamed_reply() {
             let body = openai::body(request);
             body["model"] == CHAT_MODEL && body["stream"] == false
         })
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .expect(1)
         .mount(&server)
         .await;
@@ -124,7 +132,7 @@ async fn a_rate_limit_is_waited_out_as_asked_then_retried_once() {
         .mount(&server)
         .await;
     chat()
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .expect(1)
         .mount(&server)
         .await;
@@ -207,7 +215,7 @@ async fn a_persistent_server_error_is_retried_then_unavailable() {
 async fn a_reply_slower_than_the_deadline_fails_promptly() {
     let server = MockServer::start().await;
     chat()
-        .respond_with(openai::chat_reply(SONG).set_delay(Duration::from_secs(30)))
+        .respond_with(openai::chat_reply(SONG_JSON).set_delay(Duration::from_secs(30)))
         .expect(1)
         .mount(&server)
         .await;
@@ -290,7 +298,7 @@ async fn a_reply_in_the_wrong_format_is_asked_for_once_more() {
         .mount(&server)
         .await;
     chat()
-        .respond_with(openai::chat_stream(&[SONG]))
+        .respond_with(openai::chat_stream(&[SONG_JSON]))
         .expect(1)
         .mount(&server)
         .await;
@@ -392,25 +400,30 @@ async fn when_the_client_goes_away_the_provider_stream_is_dropped() {
                 "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]});
             format!("data: {chunk}\n\n")
         };
-        socket
-            .write_all(event("Title: Forever\n\n[Verse 1]\n").as_bytes())
-            .await
-            .unwrap();
+        let opening = r#"{"title": "Forever", "sections": [{"heading": "Verse 1", "lines": ["#;
+        socket.write_all(event(opening).as_bytes()).await.unwrap();
         loop {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            if socket.write_all(event("and on ").as_bytes()).await.is_err() {
+            if socket
+                .write_all(event(r#""and on", "#).as_bytes())
+                .await
+                .is_err()
+            {
                 let _ = hung_up.send(());
                 return;
             }
         }
     });
-    let lyricist = OpenAiLyricist::new(OpenAiSettings::new(KEY, &base_url, CHAT_MODEL));
+    let lyricist = OpenAiLyricist::new(
+        OpenAiSettings::new(KEY, &base_url, CHAT_MODEL),
+        SongRequest::for_server(&base_url),
+    );
     let mut stream = lyricist.write(&brief(), soon(60_000), &Usage::unwatched());
     assert_eq!(
         stream.try_next().await.unwrap().unwrap(),
         "Title: Forever\n\n[Verse 1]\n"
     );
-    assert_eq!(stream.try_next().await.unwrap().unwrap(), "and on ");
+    assert_eq!(stream.try_next().await.unwrap().unwrap(), "and on\n");
 
     drop(stream);
 
@@ -420,25 +433,65 @@ async fn when_the_client_goes_away_the_provider_stream_is_dropped() {
         .unwrap();
 }
 
-/// The first half of [`SONG`]: a reply cut there still parses as a song (a title and a
-/// section), so only `finish_reason` tells it is not whole.
+/// The first half of [`SONG_JSON`]: its title and first lines read as a song's, so the
+/// text goes out before the cut is seen.
 fn cut_song() -> &'static str {
-    let cut = &SONG[..SONG.len() / 2];
-    assert!(WrittenSong::parse(cut).is_ok(), "the cut text parses");
+    let cut = &SONG_JSON[..SONG_JSON.len() / 2];
+    assert!(cut.contains("City lights"), "{cut}");
     cut
 }
 
 #[tokio::test]
-async fn the_token_allowance_leaves_a_reasoning_model_room() {
+async fn openais_own_api_gets_a_token_allowance_that_leaves_a_reasoning_model_room() {
     let server = MockServer::start().await;
     // gpt-5-mini's hidden reasoning counts against the same allowance: at 2,000 some
-    // songs were cut before they were finished.
+    // songs were cut before they were finished. OpenAI's reasoning models refuse
+    // `max_tokens`, and its strict mode is sent no string lengths.
     chat()
+        .and(openai::asks_for_a_song)
         .and(|request: &Request| {
-            let asked = openai::body(request)["max_completion_tokens"].as_u64();
-            asked == Some(u64::from(MAX_COMPLETION_TOKENS)) && asked >= Some(16_000)
+            let body = openai::body(request);
+            let asked = body["max_completion_tokens"].as_u64();
+            asked == Some(u64::from(MAX_COMPLETION_TOKENS))
+                && asked >= Some(16_000)
+                && body.get("max_tokens").is_none()
+                && body["response_format"]["json_schema"]["schema"] == contract::schema(false)
         })
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let openai = SongRequest::for_server(OPENAI_API_BASE);
+    assert_eq!(
+        openai.cap,
+        TokenCap::MaxCompletionTokens(MAX_COMPLETION_TOKENS)
+    );
+    let song = write_song(
+        &lyricist_asking(&server, openai),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(song, WrittenSong::parse(SONG).unwrap());
+}
+
+#[tokio::test]
+async fn other_servers_get_max_tokens_which_they_honour_and_bounded_lines() {
+    let server = MockServer::start().await;
+    // llama.cpp's server, Ollama and some vLLM versions ignore `max_completion_tokens`:
+    // a reply capped only by it ran to the context's end.
+    chat()
+        .and(openai::asks_for_a_song)
+        .and(|request: &Request| {
+            let body = openai::body(request);
+            body["max_tokens"].as_u64() == Some(u64::from(MAX_TOKENS))
+                && body.get("max_completion_tokens").is_none()
+                && body["response_format"]["json_schema"]["schema"] == contract::schema(true)
+        })
+        .respond_with(openai::chat_reply(SONG_JSON))
         .expect(1)
         .mount(&server)
         .await;
@@ -453,6 +506,137 @@ async fn the_token_allowance_leaves_a_reasoning_model_room() {
     .unwrap();
 }
 
+#[test]
+fn the_song_request_is_read_from_its_settings() {
+    let lookup = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    };
+    let local = "http://127.0.0.1:11434/v1";
+    let read = |pairs| SongRequest::from_lookup(lookup(pairs), local);
+    assert_eq!(read(&[]).unwrap(), SongRequest::for_server(local));
+    assert_eq!(read(&[]).unwrap().cap, TokenCap::MaxTokens(MAX_TOKENS));
+    assert_eq!(
+        read(&[("OPENAI_TOKEN_CAP_FIELD", "max_completion_tokens")])
+            .unwrap()
+            .cap,
+        TokenCap::MaxCompletionTokens(MAX_COMPLETION_TOKENS)
+    );
+    assert_eq!(
+        read(&[("OPENAI_MAX_TOKENS", "700")]).unwrap().cap,
+        TokenCap::MaxTokens(700)
+    );
+    assert_eq!(
+        read(&[("OPENAI_SONG_FORMAT", "text")]).unwrap().contract,
+        Contract::Text
+    );
+    for (pairs, variable) in [
+        (&[("OPENAI_SONG_FORMAT", "yaml")][..], "OPENAI_SONG_FORMAT"),
+        (
+            &[("OPENAI_TOKEN_CAP_FIELD", "tokens")][..],
+            "OPENAI_TOKEN_CAP_FIELD",
+        ),
+        (&[("OPENAI_MAX_TOKENS", "0")][..], "OPENAI_MAX_TOKENS"),
+        (&[("OPENAI_MAX_TOKENS", "many")][..], "OPENAI_MAX_TOKENS"),
+    ] {
+        let error = SongRequest::from_lookup(lookup(pairs), local).unwrap_err();
+        assert!(error.to_string().contains(variable), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_refuses_structured_output_is_asked_in_text_from_then_on() {
+    let server = MockServer::start().await;
+    chat()
+        .and(openai::asks_for_a_song)
+        .respond_with(openai::error(
+            400,
+            "invalid_request_error",
+            "unsupported_parameter",
+            "response_format is not supported by this server",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // In the text format, what a small model writes around a song is forgiven.
+    let untidy = format!(
+        "Here is your song:\n```\n**{}```\n",
+        SONG.replace("[Chorus]", "**[Chorus]**")
+    );
+    chat()
+        .and(|request: &Request| {
+            let body = openai::body(request);
+            body.get("response_format").is_none() && body["stream"] == false
+        })
+        .respond_with(openai::chat_reply(&untidy))
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .and(|request: &Request| {
+            let body = openai::body(request);
+            body.get("response_format").is_none() && body["stream"] == true
+        })
+        .respond_with(openai::chat_stream(
+            &openai::pieces(&untidy, 5)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (logs, _guard) = CapturedLogs::start();
+    let lyricist = lyricist(&server);
+
+    let song = write_song(&lyricist, &brief(), soon(5_000), &Usage::unwatched())
+        .await
+        .unwrap();
+    assert_eq!(song, WrittenSong::parse(SONG).unwrap());
+    // The next take goes straight to the text format: one refusal in all.
+    let streamed: String = deltas(&lyricist).await.unwrap().concat();
+    assert_eq!(streamed, SONG);
+
+    let logs = logs.text();
+    assert_eq!(logs.matches("OPENAI_SONG_FORMAT=text").count(), 1, "{logs}");
+    assert!(logs.contains("refused structured output"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_reply_holding_the_formats_placeholders_is_never_a_song() {
+    let server = MockServer::start().await;
+    chat()
+        .respond_with(openai::chat_reply(
+            "Title: Neon Nights\n\n[Verse 1]\n<lines>\n\n[Chorus]\n<lines>\n",
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+
+    let error = write_song(
+        &lyricist_asking(
+            &server,
+            SongRequest {
+                contract: Contract::Text,
+                ..SongRequest::for_server(&server.uri())
+            },
+        ),
+        &brief(),
+        soon(5_000),
+        &Usage::unwatched(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, ProviderError::Malformed(why) if why.contains("<lines>")),
+        "{error:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_whole_reply_cut_at_the_token_limit_is_asked_for_once_more() {
     let server = MockServer::start().await;
@@ -463,7 +647,7 @@ async fn a_whole_reply_cut_at_the_token_limit_is_asked_for_once_more() {
         .mount(&server)
         .await;
     chat()
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .expect(1)
         .mount(&server)
         .await;
@@ -546,13 +730,13 @@ async fn a_streamed_take_cut_after_its_text_went_out_fails_and_is_never_a_song()
 async fn a_streamed_take_cut_before_any_text_went_out_is_asked_for_once_more() {
     let server = MockServer::start().await;
     chat()
-        .respond_with(openai::chat_stream_cut(&["Title: Neon Ni"]))
+        .respond_with(openai::chat_stream_cut(&[&SONG_JSON[..16]]))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
     chat()
-        .respond_with(openai::chat_stream(&[SONG]))
+        .respond_with(openai::chat_stream(&[SONG_JSON]))
         .expect(1)
         .mount(&server)
         .await;
@@ -567,7 +751,7 @@ async fn calls_and_tokens_are_counted_per_client_whole_and_streamed() {
     let server = MockServer::start().await;
     chat()
         .and(|request: &Request| openai::body(request)["stream"] == false)
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .expect(1)
         .mount(&server)
         .await;
@@ -576,7 +760,7 @@ async fn calls_and_tokens_are_counted_per_client_whole_and_streamed() {
             let body = openai::body(request);
             body["stream"] == true && body["stream_options"]["include_usage"] == true
         })
-        .respond_with(openai::chat_stream(&[SONG]))
+        .respond_with(openai::chat_stream(&[SONG_JSON]))
         .expect(1)
         .mount(&server)
         .await;

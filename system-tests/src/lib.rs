@@ -10,6 +10,7 @@ use std::{net::SocketAddr, time::Duration};
 use song_producer::{
     budget::BudgetSettings,
     configuration::{CoverDesignerSettings, Settings as SongProducerSettings},
+    lyricist::SongRequest,
 };
 use sqlx::{AnyConnection, Connection};
 use superstar_openai::Provider;
@@ -385,6 +386,10 @@ async fn start_song_producer(
         },
         host,
         database_url: database_url.into(),
+        song_request: match &setup.providers.lyrics {
+            Provider::OpenAi(openai) => SongRequest::for_server(&openai.base_url),
+            Provider::Offline => SongRequest::for_server(superstar_openai::OPENAI_API_BASE),
+        },
         provider: setup.providers.lyrics.clone(),
         offline_typing_delay: setup.typing_delay,
         budget: setup.budget,

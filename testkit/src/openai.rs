@@ -33,6 +33,21 @@ pub fn settings(base_url: &str, api_key: &str, model: &str, attempts: u32) -> Op
 /// A song in the format the lyricists are asked for.
 pub const SONG: &str = "Title: Neon Nights\n\n[Verse 1]\nCity lights are burning bright\nWe ride the neon through the night\n\n[Chorus]\nNeon nights, neon nights\nHold me close in neon lights\n";
 
+/// [`SONG`] as a model writes it under the song contract's JSON schema (structured
+/// output): what the stand-ins answer a request that asks for it.
+pub const SONG_JSON: &str = r#"{"title": "Neon Nights", "sections": [{"heading": "Verse 1", "lines": ["City lights are burning bright", "We ride the neon through the night"]}, {"heading": "Chorus", "lines": ["Neon nights, neon nights", "Hold me close in neon lights"]}]}"#;
+
+/// Whether `request` asks for a song as strict structured output: `response_format`
+/// of type `json_schema`, strict, with a schema whose object requires a title and
+/// sections.
+pub fn asks_for_a_song(request: &Request) -> bool {
+    let format = &body(request)["response_format"];
+    format["type"] == "json_schema"
+        && format["json_schema"]["strict"] == true
+        && format["json_schema"]["schema"]["required"] == json!(["title", "sections"])
+        && format["json_schema"]["schema"]["additionalProperties"] == false
+}
+
 /// A whole (non-streamed) chat completion whose message is `text`.
 pub fn chat_reply(text: &str) -> ResponseTemplate {
     chat_reply_ending(text, "stop")

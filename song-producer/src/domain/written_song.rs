@@ -11,8 +11,9 @@ pub struct WrittenSong {
 
 impl WrittenSong {
     /// Parses a lyricist's text: a first line `Title: …`, then the lyrics, which must
-    /// contain at least one `[Section]` heading. Lyricists are asked for exactly this
-    /// format; anything else is rejected rather than guessed at.
+    /// contain at least one `[Section]` heading, and no placeholder left from the
+    /// format's description (a line such as `<lines>`). Lyricists are asked for exactly
+    /// this format; anything else is rejected rather than guessed at.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
@@ -25,6 +26,13 @@ impl WrittenSong {
         });
         if !has_section {
             return Err("the lyrics have no `[Section]` heading".to_owned());
+        }
+        let placeholder = |line: &str| line.starts_with('<') && line.ends_with('>');
+        if let Some(line) = lyrics.lines().map(str::trim).find(|line| placeholder(line)) {
+            return Err(format!("the lyrics hold the placeholder {line:?}"));
+        }
+        if placeholder(title) {
+            return Err(format!("the title is the placeholder {title:?}"));
         }
         Ok(Self {
             title: title.to_owned(),
@@ -62,5 +70,7 @@ mod tests {
         assert!(WrittenSong::parse("Neon Nights\n[Verse 1]\nla").is_err());
         assert!(WrittenSong::parse("Title: Neon Nights\nla la la").is_err());
         assert!(WrittenSong::parse("Title:   \n[Verse 1]\nla").is_err());
+        assert!(WrittenSong::parse("Title: Fire\n[Verse 1]\n<lines>").is_err());
+        assert!(WrittenSong::parse("Title: <the song's title>\n[Verse 1]\nla").is_err());
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! [`WrittenSong::parse`]: crate::domain::WrittenSong::parse
 
+pub mod contract;
 pub mod flavours;
 mod offline;
 mod openai;
@@ -15,7 +16,7 @@ use std::pin::Pin;
 
 use futures::{Stream, StreamExt, TryStreamExt, future::BoxFuture};
 pub use offline::{OfflineLyricist, compose};
-pub use openai::{MAX_COMPLETION_TOKENS, OpenAiLyricist};
+pub use openai::{MAX_COMPLETION_TOKENS, MAX_TOKENS, OpenAiLyricist, SongRequest, TokenCap};
 use superstar_openai::ProviderError;
 use superstar_server::serve::usage::Meter;
 use tokio::time::Instant;

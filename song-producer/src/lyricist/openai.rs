@@ -1,58 +1,179 @@
 //! The OpenAI lyricist: songs from the chat completions API, streamed as the model
-//! writes them.
+//! writes them, from OpenAI or any server that speaks its API.
 //!
-//! The system prompt casts the model as the label's producer and fixes the reply's
-//! format, the one [`WrittenSong::parse`] reads; the user prompt gives the genre and the
-//! theme, and a Jam revision continues the conversation with the previous take and the
-//! instruction. The format is checked strictly: a reply that does not open with
-//! `Title: …` is asked for once more before the take fails as unusable (`UNAVAILABLE`).
-//! Nothing of such a reply reaches the client: streamed text is passed on only once
-//! its first line has been checked.
+//! The system prompt casts the model as the label's producer; the user prompt gives the
+//! genre and the theme, and a Jam revision continues the conversation with the previous
+//! take and the instruction. The reply's shape is the song contract
+//! ([`super::contract`]): by default structured output under a JSON schema, which
+//! every OpenAI-compatible server enforces with a grammar; a server that refuses
+//! `response_format` (HTTP 400 or 422) is asked again in the text format, and from
+//! then on, with one warning naming the setting that skips the refused request.
 //!
-//! A reply that stops at the token limit (`finish_reason: "length"`) is the start of a
-//! song, however well its first lines parse, and is never stored as one
-//! ([`ProviderError::Truncated`], `UNAVAILABLE`). A whole take, or a streamed one cut
-//! before any of its text went out, is asked for once more first. A streamed take cut
-//! after its text began to reach the client fails at once: a second reply under the
-//! same take would mix two texts in what the client has seen (`GenerateLyrics`, which
-//! sends only whole songs, asks again itself; see the studio).
+//! A reply that is not a song is asked for once more before the take fails as unusable
+//! (`UNAVAILABLE`). Nothing of such a reply reaches the client: streamed text is passed
+//! on only once its first line, the title, has been read.
+//!
+//! Every request carries a token cap ([`TokenCap`]). A reply that stops at it
+//! (`finish_reason: "length"`) is the start of a song, however well its first lines
+//! read, and is never stored as one ([`ProviderError::Truncated`], `UNAVAILABLE`). A
+//! whole take, or a streamed one cut before any of its text went out, is asked for
+//! once more first. A streamed take cut after its text began to reach the client fails
+//! at once: a second reply under the same take would mix two texts in what the client
+//! has seen (`GenerateLyrics`, which sends only whole songs, asks again itself; see the
+//! studio).
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use async_openai::{
     Client,
     config::OpenAIConfig,
     types::chat::{
-        ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
-        ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-        ChatCompletionStreamOptions, CreateChatCompletionRequest, FinishReason,
+        ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
+        ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+        ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, CreateChatCompletionRequest,
+        FinishReason, ResponseFormat, ResponseFormatJsonSchema,
     },
 };
 use futures::{StreamExt, future::BoxFuture};
-use superstar_openai::{OpenAiSettings, ProviderError};
+use superstar_openai::{OPENAI_API_BASE, OpenAiSettings, ProviderError};
 use superstar_server::serve::usage::Meter;
+use superstar_settings::{SettingError, env};
 use tokio::time::Instant;
 
-use super::{Deltas, Lyricist, LyricsError};
+use super::{
+    Deltas, Lyricist, LyricsError,
+    contract::{self, Contract, SongReader, cut},
+};
 use crate::domain::{SongBrief, WrittenSong};
 
-/// How many times a reply in the wrong format, or cut at the token limit, is asked for
+/// How many times a reply that is not a song, or is cut at the token cap, is asked for
 /// in all.
 const FORMAT_ATTEMPTS: u32 = 2;
 
-/// The most tokens a reply may use (`max_completion_tokens`). A song's text is under
+/// The cap for OpenAI's own API (`max_completion_tokens`). A song's text is under
 /// 1,000 tokens, but reasoning models (the default `gpt-5-mini` is one) spend hidden
 /// reasoning tokens from the same allowance, often thousands: at 2,000 a reply could
 /// stop mid-verse. 16,000 leaves them room to think and still bounds what a runaway
 /// reply costs.
 pub const MAX_COMPLETION_TOKENS: u32 = 16_000;
 
+/// The cap for other servers (`max_tokens`). The longest song the schema allows (8
+/// sections of 8 lines) is about 900 tokens of JSON; local models do not reason
+/// unseen, and a small one on a CPU writes 20 to 30 tokens a second, so a reply that
+/// runs away ends within a minute.
+pub const MAX_TOKENS: u32 = 1_024;
+
+/// The most tokens a reply may use, and the request field that says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenCap {
+    /// `max_completion_tokens`: OpenAI's field, the only one its reasoning models take.
+    MaxCompletionTokens(u32),
+    /// `max_tokens`: the older field, which llama.cpp's server, Ollama and some vLLM
+    /// versions honour while ignoring the newer one.
+    MaxTokens(u32),
+}
+
+/// How songs are asked for: the contract and the token cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SongRequest {
+    /// `OPENAI_SONG_FORMAT`: `json_schema` (the default) or `text`.
+    pub contract: Contract,
+    /// `OPENAI_TOKEN_CAP_FIELD` (`max_completion_tokens` or `max_tokens`) and
+    /// `OPENAI_MAX_TOKENS`. By default `max_completion_tokens` of
+    /// [`MAX_COMPLETION_TOKENS`] for OpenAI's own API, `max_tokens` of [`MAX_TOKENS`]
+    /// for any other `base_url`.
+    pub cap: TokenCap,
+    /// Whether the schema bounds the length of lines ([`contract::schema`]): for any
+    /// server but OpenAI's own API.
+    pub bounded_lines: bool,
+}
+
+impl SongRequest {
+    /// The defaults for a server at `base_url`.
+    pub fn for_server(base_url: &str) -> Self {
+        let openai = base_url.trim_end_matches('/') == OPENAI_API_BASE;
+        Self {
+            contract: Contract::JsonSchema,
+            cap: if openai {
+                TokenCap::MaxCompletionTokens(MAX_COMPLETION_TOKENS)
+            } else {
+                TokenCap::MaxTokens(MAX_TOKENS)
+            },
+            bounded_lines: !openai,
+        }
+    }
+
+    /// Reads the settings for a server at `base_url` from the environment.
+    pub fn from_env(base_url: &str) -> Result<Self, SettingError> {
+        Self::from_lookup(env::var, base_url)
+    }
+
+    /// [`from_env`](Self::from_env) with the variables from `lookup`.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        base_url: &str,
+    ) -> Result<Self, SettingError> {
+        let defaults = Self::for_server(base_url);
+        let contract = match lookup("OPENAI_SONG_FORMAT").as_deref().map(str::trim) {
+            None | Some("json_schema") => Contract::JsonSchema,
+            Some("text") => Contract::Text,
+            Some(_) => {
+                return Err(SettingError::new(
+                    "OPENAI_SONG_FORMAT",
+                    "must be `json_schema` or `text`",
+                ));
+            }
+        };
+        let field = lookup("OPENAI_TOKEN_CAP_FIELD");
+        let max_tokens = lookup("OPENAI_MAX_TOKENS");
+        let cap = match field.as_deref().map(str::trim) {
+            None => defaults.cap,
+            Some("max_completion_tokens") => TokenCap::MaxCompletionTokens(MAX_COMPLETION_TOKENS),
+            Some("max_tokens") => TokenCap::MaxTokens(MAX_TOKENS),
+            Some(_) => {
+                return Err(SettingError::new(
+                    "OPENAI_TOKEN_CAP_FIELD",
+                    "must be `max_completion_tokens` or `max_tokens`",
+                ));
+            }
+        };
+        let cap = match cap {
+            TokenCap::MaxCompletionTokens(default) => TokenCap::MaxCompletionTokens(
+                env::parse_value("OPENAI_MAX_TOKENS", max_tokens, default)?,
+            ),
+            TokenCap::MaxTokens(default) => {
+                TokenCap::MaxTokens(env::parse_value("OPENAI_MAX_TOKENS", max_tokens, default)?)
+            }
+        };
+        if matches!(
+            cap,
+            TokenCap::MaxCompletionTokens(0) | TokenCap::MaxTokens(0)
+        ) {
+            return Err(SettingError::new("OPENAI_MAX_TOKENS", "must be at least 1"));
+        }
+        Ok(Self {
+            contract,
+            cap,
+            ..defaults
+        })
+    }
+}
+
 const PRODUCER: &str = "\
 You are Max Platinum, the in-house songwriter and producer of Superstar, a record label. \
 You write original, singable lyrics that fit the requested genre's conventions, imagery \
 and rhythm, with a memorable chorus and rhymes where the genre has them. You never copy \
-existing songs.
+existing songs.";
 
+const JSON_FORMAT: &str = "\
+Reply with the song as JSON: its title, and its sections in the order they are sung \
+(for example Verse 1, Chorus, Verse 2, Chorus, Bridge, Chorus), each with its heading and \
+its lines, four lines to a section.";
+
+const TEXT_FORMAT: &str = "\
 Reply with the song and nothing else, in exactly this format:
 Title: <the song's title>
 
@@ -74,17 +195,29 @@ pub struct OpenAiLyricist {
 struct Inner {
     client: Client<OpenAIConfig>,
     settings: OpenAiSettings,
+    song: SongRequest,
+    /// Set once the server refused structured output and took the text format.
+    text_only: AtomicBool,
 }
 
 impl OpenAiLyricist {
-    /// A lyricist asking `settings.model` at `settings.base_url`.
-    pub fn new(settings: OpenAiSettings) -> Self {
+    /// A lyricist asking `settings.model` at `settings.base_url`, as `song` says.
+    pub fn new(settings: OpenAiSettings, song: SongRequest) -> Self {
         Self {
             inner: Arc::new(Inner {
                 client: settings.client(),
                 settings,
+                song,
+                text_only: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// The request body one take of `brief` is asked with (`stream`ed or whole), as
+    /// the server receives it first: for `bin/bench`, to time the server on its own.
+    pub fn request_body(&self, brief: &SongBrief, stream: bool) -> serde_json::Value {
+        let request = self.inner.request(brief, stream, self.inner.contract());
+        serde_json::to_value(request).expect("a chat request is JSON")
     }
 }
 
@@ -96,49 +229,46 @@ impl Lyricist for OpenAiLyricist {
     fn write(&self, brief: &SongBrief, deadline: Option<Instant>, meter: &Meter) -> Deltas {
         let inner = Arc::clone(&self.inner);
         let meter = meter.clone();
-        let request = inner.request(brief, true);
+        let brief = brief.clone();
         let deadline = inner.settings.deadline(deadline);
         Box::pin(async_stream::try_stream! {
             let mut asked = 0;
-            let (head, mut rest) = loop {
+            let (head, mut reader, mut rest) = loop {
                 asked += 1;
-                let mut stream = inner.settings.retry.run(deadline, || async {
+                let (contract, mut stream) = inner.ask(&brief, true, deadline, |request| async {
                     let mut call = meter.called();
-                    let stream = inner.client.chat().create_stream(request.clone()).await?;
+                    let stream = inner.client.chat().create_stream(request).await?;
                     call.answered();
                     Ok(stream)
                 }).await?;
-                // Hold the text back until its first line shows it is a song.
-                let mut head = String::new();
-                let mut truncated = false;
-                while !first_line_complete(&head) {
-                    match next_piece(&mut stream, deadline, &meter).await {
-                        Ok(Some(piece)) => head.push_str(&piece),
-                        Ok(None) => break,
-                        // Cut before any of it went out: it may be asked for again.
-                        Err(ProviderError::Truncated) if asked < FORMAT_ATTEMPTS => {
-                            truncated = true;
-                            break;
-                        }
-                        Err(error) => Err(error)?,
-                    }
-                }
-                if truncated {
-                    tracing::warn!("the model's reply was cut off at the token limit; asking again");
-                    continue;
-                }
-                let first_line = head.trim_start().lines().next().unwrap_or_default();
-                if WrittenSong::title_line(first_line).is_some() {
-                    break (head, stream);
-                }
+                // Hold the text back until its first line, the title, has been read.
+                let mut reader = SongReader::new(contract);
+                let read = read_head(&mut reader, &mut stream, deadline, &meter).await;
+                let unusable = match read {
+                    Ok(head) => match head.lines().next().and_then(WrittenSong::title_line) {
+                        Some(_) => break (head, reader, stream),
+                        None => ProviderError::Malformed(format!("the reply opens with {:?}", cut(&head))),
+                    },
+                    // Cut, or not a song, before any of it went out: it may be asked
+                    // for again.
+                    Err(error @ (ProviderError::Truncated | ProviderError::Malformed(_))) => error,
+                    Err(error) => Err(error)?,
+                };
+                tracing::warn!(reason = %unusable, "the model's reply is unusable");
                 if asked >= FORMAT_ATTEMPTS {
-                    Err(ProviderError::Malformed(format!("the reply opens with {:?}", cut(first_line))))?;
+                    Err(unusable)?;
                 }
-                tracing::warn!(opening = cut(first_line), "the model's reply is not in the song format; asking again");
             };
             yield head;
             while let Some(piece) = next_piece(&mut rest, deadline, &meter).await? {
-                yield piece;
+                let text = reader.push(&piece).map_err(ProviderError::Malformed)?;
+                if !text.is_empty() {
+                    yield text;
+                }
+            }
+            let text = reader.finish().map_err(ProviderError::Malformed)?;
+            if !text.is_empty() {
+                yield text;
             }
         })
     }
@@ -151,18 +281,16 @@ impl Lyricist for OpenAiLyricist {
     ) -> BoxFuture<'static, Result<WrittenSong, LyricsError>> {
         let inner = Arc::clone(&self.inner);
         let meter = meter.clone();
-        let request = inner.request(brief, false);
+        let brief = brief.clone();
         let deadline = inner.settings.deadline(deadline);
         Box::pin(async move {
             let mut asked = 0;
             loop {
                 asked += 1;
-                let reply = inner
-                    .settings
-                    .retry
-                    .run(deadline, || async {
+                let (contract, reply) = inner
+                    .ask(&brief, false, deadline, |request| async {
                         let mut call = meter.called();
-                        let reply = inner.client.chat().create(request.clone()).await?;
+                        let reply = inner.client.chat().create(request).await?;
                         call.answered();
                         if let Some(usage) = &reply.usage {
                             let (prompt, completion) =
@@ -184,12 +312,9 @@ impl Lyricist for OpenAiLyricist {
                         Ok(Ok(choice.message.content.unwrap_or_default()))
                     })
                     .await?;
-                let unusable = match reply {
-                    Ok(text) => match WrittenSong::parse(&text) {
-                        Ok(song) => return Ok(song),
-                        Err(reason) => ProviderError::Malformed(reason),
-                    },
-                    Err(truncated) => truncated,
+                let unusable = match reply.and_then(|reply| read_whole(contract, &reply)) {
+                    Ok(song) => return Ok(song),
+                    Err(unusable) => unusable,
                 };
                 if asked >= FORMAT_ATTEMPTS {
                     return Err(unusable);
@@ -201,25 +326,126 @@ impl Lyricist for OpenAiLyricist {
 }
 
 impl Inner {
-    fn request(&self, brief: &SongBrief, stream: bool) -> CreateChatCompletionRequest {
+    /// The contract songs are asked under now.
+    fn contract(&self) -> Contract {
+        if self.text_only.load(Ordering::Relaxed) {
+            Contract::Text
+        } else {
+            self.song.contract
+        }
+    }
+
+    /// Sends a take's request through `send`, with retries, by `deadline`. If the
+    /// server refuses structured output (400 or 422), it is asked in the text format,
+    /// and, if that is taken, from then on.
+    async fn ask<T, F, Fut>(
+        &self,
+        brief: &SongBrief,
+        stream: bool,
+        deadline: Instant,
+        send: F,
+    ) -> Result<(Contract, T), ProviderError>
+    where
+        F: Fn(CreateChatCompletionRequest) -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        let retry = &self.settings.retry;
+        let contract = self.contract();
+        let request = self.request(brief, stream, contract);
+        match retry.run(deadline, || send(request.clone())).await {
+            Err(ProviderError::Refused {
+                status: status @ (400 | 422),
+                ..
+            }) if contract == Contract::JsonSchema => {
+                let request = self.request(brief, stream, Contract::Text);
+                let answer = retry.run(deadline, || send(request.clone())).await?;
+                if !self.text_only.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        http_status = status,
+                        "the model server refused structured output (response_format) and took the text format; songs are asked for as text from now on: set OPENAI_SONG_FORMAT=text to skip the refused request"
+                    );
+                }
+                Ok((Contract::Text, answer))
+            }
+            answer => answer.map(|answer| (contract, answer)),
+        }
+    }
+
+    #[allow(deprecated)] // `max_tokens`: deprecated by OpenAI, still what local servers read
+    fn request(
+        &self,
+        brief: &SongBrief,
+        stream: bool,
+        contract: Contract,
+    ) -> CreateChatCompletionRequest {
+        let (max_completion_tokens, max_tokens) = match self.song.cap {
+            TokenCap::MaxCompletionTokens(cap) => (Some(cap), None),
+            TokenCap::MaxTokens(cap) => (None, Some(cap)),
+        };
+        let response_format =
+            (contract == Contract::JsonSchema).then(|| ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    name: "song".into(),
+                    description: Some("A song's title and its lyrics, section by section.".into()),
+                    schema: contract::schema(self.song.bounded_lines),
+                    strict: Some(true),
+                },
+            });
         CreateChatCompletionRequest {
             model: self.settings.model.clone(),
-            messages: messages(brief),
+            messages: messages(brief, contract),
             stream: Some(stream),
             // A streamed reply reports its tokens only when asked, in a last chunk.
             stream_options: stream.then_some(ChatCompletionStreamOptions {
                 include_usage: Some(true),
                 include_obfuscation: None,
             }),
-            max_completion_tokens: Some(MAX_COMPLETION_TOKENS),
+            response_format,
+            max_completion_tokens,
+            max_tokens,
             ..Default::default()
         }
     }
 }
 
-/// The conversation for one take: the producer persona, the brief and, for a
-/// revision, the previous take and what to change.
-fn messages(brief: &SongBrief) -> Vec<ChatCompletionRequestMessage> {
+/// A whole reply under `contract`, read as a song.
+fn read_whole(contract: Contract, reply: &str) -> Result<WrittenSong, ProviderError> {
+    let mut reader = SongReader::new(contract);
+    let mut text = reader.push(reply).map_err(ProviderError::Malformed)?;
+    text.push_str(&reader.finish().map_err(ProviderError::Malformed)?);
+    WrittenSong::parse(&text).map_err(ProviderError::Malformed)
+}
+
+/// Reads a streamed reply until the song's first line is whole; returns the text so
+/// far.
+async fn read_head(
+    reader: &mut SongReader,
+    stream: &mut async_openai::types::chat::ChatCompletionResponseStream,
+    deadline: Instant,
+    meter: &Meter,
+) -> Result<String, ProviderError> {
+    let mut head = String::new();
+    while !head.contains('\n') {
+        let text = match next_piece(stream, deadline, meter).await? {
+            Some(piece) => reader.push(&piece),
+            None => {
+                let text = reader.finish();
+                head.push_str(&text.map_err(ProviderError::Malformed)?);
+                break;
+            }
+        };
+        head.push_str(&text.map_err(ProviderError::Malformed)?);
+    }
+    Ok(head)
+}
+
+/// The conversation for one take: the producer persona and the contract, the brief
+/// and, for a revision, the previous take (in the contract's shape) and what to change.
+fn messages(brief: &SongBrief, contract: Contract) -> Vec<ChatCompletionRequestMessage> {
+    let format = match contract {
+        Contract::JsonSchema => JSON_FORMAT,
+        Contract::Text => TEXT_FORMAT,
+    };
     let mut ask = format!(
         "Write a {genre} song about: {theme}",
         genre = brief.genre.as_str(),
@@ -232,14 +458,19 @@ fn messages(brief: &SongBrief) -> Vec<ChatCompletionRequestMessage> {
         ));
     }
     let mut messages = vec![
-        ChatCompletionRequestSystemMessage::from(PRODUCER).into(),
+        ChatCompletionRequestSystemMessage::from(format!("{PRODUCER}\n\n{format}")).into(),
         ChatCompletionRequestUserMessage::from(ask).into(),
     ];
     if let Some(revision) = &brief.revision {
-        let previous =
-            ChatCompletionRequestAssistantMessageContent::Text(revision.previous.to_text());
+        let previous = match contract {
+            Contract::JsonSchema => contract::to_json(&revision.previous).to_string(),
+            Contract::Text => revision.previous.to_text(),
+        };
         messages.push(
-            async_openai::types::chat::ChatCompletionRequestAssistantMessage::from(previous).into(),
+            ChatCompletionRequestAssistantMessage::from(
+                ChatCompletionRequestAssistantMessageContent::Text(previous),
+            )
+            .into(),
         );
         messages.push(
             ChatCompletionRequestUserMessage::from(format!(
@@ -288,16 +519,6 @@ async fn next_piece(
     }
 }
 
-/// Whether `text` holds a whole first line (leading blank lines aside).
-fn first_line_complete(text: &str) -> bool {
-    text.trim_start().contains('\n')
-}
-
-/// A reply's opening, cut short for a log line.
-fn cut(text: &str) -> String {
-    text.chars().take(60).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,13 +537,20 @@ mod tests {
 
     #[test]
     fn a_first_take_is_a_persona_and_the_brief() {
-        let messages = json(&messages(&brief()));
+        let messages = json(&messages(&brief(), Contract::Text));
         assert_eq!(messages[0]["role"], "system");
         assert!(
             messages[0]["content"]
                 .as_str()
                 .unwrap()
                 .contains("Title: <the song's title>")
+        );
+        let structured = json(&super::messages(&brief(), Contract::JsonSchema));
+        assert!(
+            !structured[0]["content"]
+                .as_str()
+                .unwrap()
+                .contains("<the song's title>")
         );
         assert_eq!(messages[1]["role"], "user");
         assert_eq!(
@@ -338,7 +566,7 @@ mod tests {
             track: 3,
             ..brief()
         };
-        let messages = json(&messages(&third));
+        let messages = json(&messages(&third, Contract::JsonSchema));
         assert!(messages[1]["content"].as_str().unwrap().contains("track 3"));
     }
 
@@ -353,7 +581,7 @@ mod tests {
             }),
             ..brief()
         };
-        let messages = json(&messages(&revision));
+        let messages = json(&messages(&revision, Contract::Text));
         let roles: Vec<&str> = messages
             .as_array()
             .unwrap()
@@ -368,12 +596,13 @@ mod tests {
                 .unwrap()
                 .starts_with("Revise the song: add a bridge")
         );
-    }
-
-    #[test]
-    fn a_first_line_is_complete_at_its_newline() {
-        assert!(!first_line_complete("Title: Fi"));
-        assert!(!first_line_complete("\n\n"));
-        assert!(first_line_complete("\nTitle: Fire\n"));
+        // Under the JSON contract the model sees its previous take as JSON.
+        let structured = json(&super::messages(&revision, Contract::JsonSchema));
+        let previous: serde_json::Value =
+            serde_json::from_str(structured[2]["content"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            previous,
+            serde_json::json!({"title": "Fire", "sections": [{"heading": "Verse 1", "lines": ["Burn"]}]})
+        );
     }
 }

@@ -10,7 +10,7 @@ use superstar_proto::v1::{
     Song, jam_reply::Event, jam_request::Action,
 };
 use superstar_system_tests::TestSystem;
-use superstar_testkit::openai::{self, CHAT_MODEL, IMAGE_MODEL, SONG};
+use superstar_testkit::openai::{self, CHAT_MODEL, IMAGE_MODEL, SONG, SONG_JSON};
 use tokio::time::Instant;
 use tonic::{Code, Status};
 use wiremock::{
@@ -30,14 +30,14 @@ fn images() -> wiremock::MockBuilder {
     Mock::given(method("POST")).and(path("/v1/images/generations"))
 }
 
-/// Non-streamed chat requests (albums).
+/// Non-streamed chat requests for a song as structured output (albums).
 fn whole(request: &Request) -> bool {
-    openai::body(request)["stream"] == false
+    openai::body(request)["stream"] == false && openai::asks_for_a_song(request)
 }
 
-/// Streamed chat requests (Jam, GenerateLyrics).
+/// Streamed chat requests for a song as structured output (Jam, GenerateLyrics).
 fn streamed(request: &Request) -> bool {
-    openai::body(request)["stream"] == true
+    openai::body(request)["stream"] == true && openai::asks_for_a_song(request)
 }
 
 async fn system(server: &MockServer) -> TestSystem {
@@ -85,7 +85,7 @@ async fn an_album_is_written_and_painted_by_the_models() {
     let server = MockServer::start().await;
     chat()
         .and(whole)
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .expect(2)
         .mount(&server)
         .await;
@@ -125,7 +125,7 @@ async fn an_album_is_written_and_painted_by_the_models() {
 #[tokio::test]
 async fn jam_passes_the_models_deltas_on_in_order() {
     let server = MockServer::start().await;
-    let pieces = openai::pieces(SONG, 5);
+    let pieces = openai::pieces(SONG_JSON, 5);
     let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
     chat()
         .and(streamed)
@@ -156,7 +156,8 @@ async fn jam_passes_the_models_deltas_on_in_order() {
     };
 
     assert_eq!(deltas.concat(), SONG);
-    assert!(deltas.len() > 10, "{} deltas", deltas.len());
+    // Each line of the song as soon as the model's JSON has it whole.
+    assert!(deltas.len() >= 7, "{} deltas", deltas.len());
     assert_eq!(song.model, CHAT_MODEL);
     assert_eq!(song.title, "Neon Nights");
 }
@@ -167,7 +168,7 @@ async fn generate_lyrics_streams_each_song_the_model_wrote() {
     chat()
         .and(streamed)
         .respond_with(openai::chat_stream(
-            &openai::pieces(SONG, 9)
+            &openai::pieces(SONG_JSON, 9)
                 .iter()
                 .map(String::as_str)
                 .collect::<Vec<_>>(),
@@ -207,7 +208,7 @@ async fn a_model_that_stays_down_leaves_nothing_behind() {
 async fn a_painter_that_stays_down_leaves_no_songs_behind() {
     let server = MockServer::start().await;
     chat()
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .mount(&server)
         .await;
     images()
@@ -227,7 +228,7 @@ async fn a_painter_that_stays_down_leaves_no_songs_behind() {
 async fn a_model_slower_than_the_deadline_gives_deadline_exceeded_promptly() {
     let server = MockServer::start().await;
     chat()
-        .respond_with(openai::chat_reply(SONG).set_delay(Duration::from_secs(30)))
+        .respond_with(openai::chat_reply(SONG_JSON).set_delay(Duration::from_secs(30)))
         .mount(&server)
         .await;
     let mut system = system(&server).await;
@@ -277,7 +278,7 @@ async fn an_exhausted_quota_is_resource_exhausted() {
 async fn a_cover_the_safety_system_rejects_names_the_cover_description() {
     let server = MockServer::start().await;
     chat()
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .mount(&server)
         .await;
     images()
@@ -325,7 +326,7 @@ async fn the_key_reaches_no_log_line_and_no_debug_output() {
     let server = MockServer::start().await;
     chat()
         .and(whole)
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .up_to_n_times(1)
         .mount(&server)
         .await;
@@ -350,9 +351,9 @@ async fn the_key_reaches_no_log_line_and_no_debug_output() {
     assert!(!printed.contains(KEY), "{printed}");
 }
 
-/// The first half of [`SONG`], which still parses as a song.
+/// The first half of [`SONG_JSON`]: its title and first lines read as a song's.
 fn cut_song() -> &'static str {
-    &SONG[..SONG.len() / 2]
+    &SONG_JSON[..SONG_JSON.len() / 2]
 }
 
 #[tokio::test]
@@ -393,7 +394,7 @@ async fn generate_lyrics_asks_again_for_a_song_cut_at_the_token_limit() {
         .await;
     chat()
         .and(streamed)
-        .respond_with(openai::chat_stream(&[SONG]))
+        .respond_with(openai::chat_stream(&[SONG_JSON]))
         .expect(1)
         .mount(&server)
         .await;

@@ -11,7 +11,7 @@ use superstar_proto::v1::{
     cover_designer_internal_client::CoverDesignerInternalClient,
 };
 use superstar_system_tests::{TestSystem, http_get, sample};
-use superstar_testkit::openai::{self, SONG};
+use superstar_testkit::openai::{self, SONG_JSON};
 use tokio::time::Instant;
 use tonic::Code;
 use wiremock::{
@@ -129,7 +129,7 @@ async fn a_caller_gone_while_the_cover_is_painted_leaves_no_cover() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .mount(&server)
         .await;
     slow_images(Duration::from_millis(1500))
@@ -161,7 +161,7 @@ async fn a_caller_gone_with_a_request_id_gets_the_album_on_retry() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(openai::chat_reply(SONG))
+        .respond_with(openai::chat_reply(SONG_JSON))
         .expect(2)
         .mount(&server)
         .await;

@@ -3,7 +3,7 @@
 //! the services, the models' work reaches clients over JSON and gRPC, the provider's
 //! failures reach them with the right HTTP status, and the OpenAI key reaches no log.
 
-use superstar_testkit::openai::{self, CHAT_MODEL, IMAGE_MODEL, SONG};
+use superstar_testkit::openai::{self, CHAT_MODEL, IMAGE_MODEL, SONG, SONG_JSON};
 use wiremock::{
     Mock, MockServer, Request,
     matchers::{header, method, path},
@@ -25,7 +25,7 @@ fn the_models_answer_through_envoy() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(MockServer::start());
     let png = openai::png(64, 64);
-    let pieces = openai::pieces(SONG, 6);
+    let pieces = openai::pieces(SONG_JSON, 6);
     let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
     let bearer = format!("Bearer {OPENAI_KEY}");
     let mocks = [
@@ -38,7 +38,7 @@ fn the_models_answer_through_envoy() {
             .and(path("/v1/chat/completions"))
             .and(header("authorization", bearer.as_str()))
             .and(|request: &Request| openai::body(request)["stream"] == false)
-            .respond_with(openai::chat_reply(SONG))
+            .respond_with(openai::chat_reply(SONG_JSON))
             .expect(1),
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
@@ -144,7 +144,7 @@ fn when_the_gateway_gives_up_on_a_json_call_the_service_stops_too() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (server, settings) = chat_provider(
         &runtime,
-        openai::chat_reply(SONG).set_delay(Duration::from_secs(60)),
+        openai::chat_reply(SONG_JSON).set_delay(Duration::from_secs(60)),
     );
     let data = tempfile::tempdir().unwrap();
     let _up = Up::start_with(

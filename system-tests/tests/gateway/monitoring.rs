@@ -7,7 +7,7 @@ use std::{
 };
 
 use serde_json::Value;
-use superstar_testkit::openai::{self, CHAT_MODEL, SONG};
+use superstar_testkit::openai::{self, CHAT_MODEL, SONG_JSON};
 
 use super::{
     repo, tool,
@@ -97,7 +97,7 @@ impl Prometheus {
 #[ignore = "needs Envoy, Prometheus and release binaries: bin/test runs this"]
 fn prometheus_scrapes_every_target_and_sees_the_provider_fail() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (provider, settings) = chat_provider(&runtime, openai::chat_reply(SONG));
+    let (provider, settings) = chat_provider(&runtime, openai::chat_reply(SONG_JSON));
     let data = tempfile::tempdir().unwrap();
     let _up = Up::start_with(
         data.path(),
