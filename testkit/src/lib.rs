@@ -9,10 +9,12 @@
 //! - [`CapturedLogs`]: what the code under test logged;
 //! - [`ServiceProcess`]: a service binary run as its own process.
 
+mod llama;
 mod logs;
 pub mod openai;
 mod process;
 
+pub use llama::{LlamaServer, MODEL as LLAMA_MODEL};
 pub use logs::CapturedLogs;
 pub use process::ServiceProcess;
 

@@ -13,6 +13,7 @@ mod docs;
 mod fairness;
 mod hostile;
 mod kubernetes;
+mod local_model;
 mod models;
 mod monitoring;
 mod openapi;
