@@ -160,7 +160,7 @@ fn a_local_model_writes_every_kind_of_lyrics_through_envoy() {
         "the last train home",
         "a letter never sent",
         "neon nights",
-        "my grandmother's kitchen",
+        "a kitchen full of bread",
         "the first snow",
         "a dog named Biscuit",
         "running late again",
@@ -175,6 +175,10 @@ fn a_local_model_writes_every_kind_of_lyrics_through_envoy() {
     ];
     let (mut valid, mut seconds, mut slowest) = (0, 0.0, 0.0_f64);
     for theme in themes {
+        assert!(
+            !theme.contains('\''),
+            "{theme}: the curl line quotes with '"
+        );
         let started = Instant::now();
         let (status, made) = album(&format!(
             r#"{{"genre": "pop", "theme": "{theme}", "songsCount": 1}}"#
