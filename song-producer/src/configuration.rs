@@ -109,7 +109,7 @@ impl Settings {
         let provider = Provider::from_env("OPENAI_CHAT_MODEL", DEFAULT_CHAT_MODEL)?;
         let song_request = match &provider {
             Provider::OpenAi(openai) => SongRequest::from_env(&openai.base_url)?,
-            Provider::Offline => SongRequest::for_server(superstar_openai::OPENAI_API_BASE),
+            Provider::Offline => SongRequest::default(),
         };
         Ok(Self {
             host,

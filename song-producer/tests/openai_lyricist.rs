@@ -8,8 +8,8 @@ use serde_json::json;
 use song_producer::{
     domain::{Genre, SongBrief, Theme, WrittenSong},
     lyricist::{
-        Lyricist, LyricsError, MAX_COMPLETION_TOKENS, MAX_TOKENS, OpenAiLyricist, Progress,
-        SongRequest, TokenCap,
+        CapField, Lyricist, LyricsError, MAX_COMPLETION_TOKENS, MAX_TOKENS, OpenAiLyricist,
+        Progress, SongRequest, TokenCap,
         contract::{self, Contract},
         write_song, write_with_progress,
     },
@@ -56,6 +56,12 @@ fn chat() -> wiremock::MockBuilder {
     Mock::given(method("POST")).and(path("/v1/chat/completions"))
 }
 
+/// A whole take of [`brief`], as an album writes it.
+async fn whole(lyricist: &OpenAiLyricist) -> Result<WrittenSong, LyricsError> {
+    write_song(lyricist, &brief(), soon(5_000), &Usage::unwatched()).await
+}
+
+/// A streamed take of [`brief`], delta by delta.
 async fn deltas(lyricist: &OpenAiLyricist) -> Result<Vec<String>, LyricsError> {
     lyricist
         .write(&brief(), soon(5_000), &Usage::unwatched())
@@ -67,7 +73,6 @@ async fn deltas(lyricist: &OpenAiLyricist) -> Result<Vec<String>, LyricsError> {
 async fn a_streamed_reply_arrives_as_deltas_in_order() {
     let server = MockServer::start().await;
     let pieces = openai::pieces(SONG_JSON, 7);
-    let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
     chat()
         .and(header("authorization", format!("Bearer {KEY}").as_str()))
         .and(openai::asks_for_a_song)
@@ -79,7 +84,7 @@ async fn a_streamed_reply_arrives_as_deltas_in_order() {
                 && body["messages"][1]
                     == json!({"role": "user", "content": "Write a synthwave song about: neon nights"})
         })
-        .respond_with(openai::chat_stream(&borrowed))
+        .respond_with(openai::chat_stream(&pieces))
         .expect(1)
         .mount(&server)
         .await;
@@ -109,14 +114,7 @@ async fn a_whole_take_comes_from_one_non_streamed_reply() {
         .mount(&server)
         .await;
 
-    let song = write_song(
-        &lyricist(&server),
-        &brief(),
-        soon(5_000),
-        &Usage::unwatched(),
-    )
-    .await
-    .unwrap();
+    let song = whole(&lyricist(&server)).await.unwrap();
 
     assert_eq!(song, WrittenSong::parse(SONG).unwrap());
     assert_eq!(song.title, "Neon Nights");
@@ -271,14 +269,7 @@ async fn a_malformed_body_is_unusable() {
         .mount(&server)
         .await;
 
-    let error = write_song(
-        &lyricist(&server),
-        &brief(),
-        soon(5_000),
-        &Usage::unwatched(),
-    )
-    .await
-    .unwrap_err();
+    let error = whole(&lyricist(&server)).await.unwrap_err();
 
     assert!(matches!(error, ProviderError::Malformed(_)), "{error:?}");
     assert_eq!(error.to_status("theme").code(), Code::Unavailable);
@@ -344,14 +335,7 @@ async fn a_reply_in_the_wrong_format_twice_is_unusable() {
         .mount(&server)
         .await;
 
-    let error = write_song(
-        &lyricist(&server),
-        &brief(),
-        soon(5_000),
-        &Usage::unwatched(),
-    )
-    .await
-    .unwrap_err();
+    let error = whole(&lyricist(&server)).await.unwrap_err();
 
     assert!(matches!(error, ProviderError::Malformed(_)), "{error:?}");
 }
@@ -465,16 +449,12 @@ async fn openais_own_api_gets_a_token_allowance_that_leaves_a_reasoning_model_ro
     let openai = SongRequest::for_server(OPENAI_API_BASE);
     assert_eq!(
         openai.cap,
-        TokenCap::MaxCompletionTokens(MAX_COMPLETION_TOKENS)
+        TokenCap {
+            field: CapField::MaxCompletionTokens,
+            tokens: MAX_COMPLETION_TOKENS
+        }
     );
-    let song = write_song(
-        &lyricist_asking(&server, openai),
-        &brief(),
-        soon(5_000),
-        &Usage::unwatched(),
-    )
-    .await
-    .unwrap();
+    let song = whole(&lyricist_asking(&server, openai)).await.unwrap();
     assert_eq!(song, WrittenSong::parse(SONG).unwrap());
 }
 
@@ -496,14 +476,7 @@ async fn other_servers_get_max_tokens_which_they_honour_and_bounded_lines() {
         .mount(&server)
         .await;
 
-    write_song(
-        &lyricist(&server),
-        &brief(),
-        soon(5_000),
-        &Usage::unwatched(),
-    )
-    .await
-    .unwrap();
+    whole(&lyricist(&server)).await.unwrap();
 }
 
 #[test]
@@ -519,16 +492,23 @@ fn the_song_request_is_read_from_its_settings() {
     let local = "http://127.0.0.1:11434/v1";
     let read = |pairs| SongRequest::from_lookup(lookup(pairs), local);
     assert_eq!(read(&[]).unwrap(), SongRequest::for_server(local));
-    assert_eq!(read(&[]).unwrap().cap, TokenCap::MaxTokens(MAX_TOKENS));
+    assert_eq!(read(&[]).unwrap().cap, CapField::MaxTokens.with_default());
+    assert_eq!(MAX_TOKENS, 1_024);
     assert_eq!(
         read(&[("OPENAI_TOKEN_CAP_FIELD", "max_completion_tokens")])
             .unwrap()
             .cap,
-        TokenCap::MaxCompletionTokens(MAX_COMPLETION_TOKENS)
+        TokenCap {
+            field: CapField::MaxCompletionTokens,
+            tokens: MAX_COMPLETION_TOKENS
+        }
     );
     assert_eq!(
         read(&[("OPENAI_MAX_TOKENS", "700")]).unwrap().cap,
-        TokenCap::MaxTokens(700)
+        TokenCap {
+            field: CapField::MaxTokens,
+            tokens: 700
+        }
     );
     assert_eq!(
         read(&[("OPENAI_SONG_FORMAT", "text")]).unwrap().contract,
@@ -581,21 +561,14 @@ async fn a_server_that_refuses_structured_output_is_asked_in_text_from_then_on()
             let body = openai::body(request);
             body.get("response_format").is_none() && body["stream"] == true
         })
-        .respond_with(openai::chat_stream(
-            &openai::pieces(&untidy, 5)
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        ))
+        .respond_with(openai::chat_stream(&openai::pieces(&untidy, 5)))
         .expect(1)
         .mount(&server)
         .await;
     let (logs, _guard) = CapturedLogs::start();
     let lyricist = lyricist(&server);
 
-    let song = write_song(&lyricist, &brief(), soon(5_000), &Usage::unwatched())
-        .await
-        .unwrap();
+    let song = whole(&lyricist).await.unwrap();
     assert_eq!(song, WrittenSong::parse(SONG).unwrap());
     // The next take goes straight to the text format: one refusal in all.
     let streamed: String = deltas(&lyricist).await.unwrap().concat();
@@ -617,20 +590,11 @@ async fn a_reply_holding_the_formats_placeholders_is_never_a_song() {
         .mount(&server)
         .await;
 
-    let error = write_song(
-        &lyricist_asking(
-            &server,
-            SongRequest {
-                contract: Contract::Text,
-                ..SongRequest::for_server(&server.uri())
-            },
-        ),
-        &brief(),
-        soon(5_000),
-        &Usage::unwatched(),
-    )
-    .await
-    .unwrap_err();
+    let text = SongRequest {
+        contract: Contract::Text,
+        ..SongRequest::for_server(&server.uri())
+    };
+    let error = whole(&lyricist_asking(&server, text)).await.unwrap_err();
     assert!(
         matches!(&error, ProviderError::Malformed(why) if why.contains("<lines>")),
         "{error:?}"
@@ -652,14 +616,7 @@ async fn a_whole_reply_cut_at_the_token_limit_is_asked_for_once_more() {
         .mount(&server)
         .await;
 
-    let song = write_song(
-        &lyricist(&server),
-        &brief(),
-        soon(5_000),
-        &Usage::unwatched(),
-    )
-    .await
-    .unwrap();
+    let song = whole(&lyricist(&server)).await.unwrap();
 
     assert_eq!(song, WrittenSong::parse(SONG).unwrap());
 }
@@ -673,14 +630,7 @@ async fn a_whole_reply_cut_twice_is_unavailable() {
         .mount(&server)
         .await;
 
-    let error = write_song(
-        &lyricist(&server),
-        &brief(),
-        soon(5_000),
-        &Usage::unwatched(),
-    )
-    .await
-    .unwrap_err();
+    let error = whole(&lyricist(&server)).await.unwrap_err();
 
     assert!(matches!(error, ProviderError::Truncated), "{error:?}");
     let status = error.to_status("theme");
@@ -692,9 +642,8 @@ async fn a_whole_reply_cut_twice_is_unavailable() {
 async fn a_streamed_take_cut_after_its_text_went_out_fails_and_is_never_a_song() {
     let server = MockServer::start().await;
     let pieces = openai::pieces(cut_song(), 9);
-    let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
     chat()
-        .respond_with(openai::chat_stream_cut(&borrowed))
+        .respond_with(openai::chat_stream_cut(&pieces))
         .expect(1)
         .mount(&server)
         .await;

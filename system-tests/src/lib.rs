@@ -388,7 +388,7 @@ async fn start_song_producer(
         database_url: database_url.into(),
         song_request: match &setup.providers.lyrics {
             Provider::OpenAi(openai) => SongRequest::for_server(&openai.base_url),
-            Provider::Offline => SongRequest::for_server(superstar_openai::OPENAI_API_BASE),
+            Provider::Offline => SongRequest::default(),
         },
         provider: setup.providers.lyrics.clone(),
         offline_typing_delay: setup.typing_delay,

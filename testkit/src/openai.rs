@@ -81,19 +81,19 @@ pub const STREAM_USAGE: (u32, u32) = (40, 70);
 
 /// A streamed chat completion: one SSE chunk per piece, in order, the usage chunk, then
 /// `[DONE]`.
-pub fn chat_stream(pieces: &[&str]) -> ResponseTemplate {
+pub fn chat_stream(pieces: &[impl AsRef<str>]) -> ResponseTemplate {
     chat_stream_ending(pieces, "stop")
 }
 
 /// A streamed chat completion that stops at the token limit after `pieces`.
-pub fn chat_stream_cut(pieces: &[&str]) -> ResponseTemplate {
+pub fn chat_stream_cut(pieces: &[impl AsRef<str>]) -> ResponseTemplate {
     chat_stream_ending(pieces, "length")
 }
 
-fn chat_stream_ending(pieces: &[&str], finish_reason: &str) -> ResponseTemplate {
+fn chat_stream_ending(pieces: &[impl AsRef<str>], finish_reason: &str) -> ResponseTemplate {
     let mut body = sse_event(&chunk(json!({"role": "assistant", "content": ""}), None));
     for piece in pieces {
-        body.push_str(&sse_event(&chunk(json!({"content": piece}), None)));
+        body.push_str(&sse_event(&chunk(json!({"content": piece.as_ref()}), None)));
     }
     body.push_str(&sse_event(&chunk(json!({}), Some(finish_reason))));
     // The usage chunk OpenAI sends last when asked (`stream_options.include_usage`).

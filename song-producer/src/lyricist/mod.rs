@@ -16,7 +16,9 @@ use std::pin::Pin;
 
 use futures::{Stream, StreamExt, TryStreamExt, future::BoxFuture};
 pub use offline::{OfflineLyricist, compose};
-pub use openai::{MAX_COMPLETION_TOKENS, MAX_TOKENS, OpenAiLyricist, SongRequest, TokenCap};
+pub use openai::{
+    CapField, MAX_COMPLETION_TOKENS, MAX_TOKENS, OpenAiLyricist, SongRequest, TokenCap,
+};
 use superstar_openai::ProviderError;
 use superstar_server::serve::usage::Meter;
 use tokio::time::Instant;

@@ -68,12 +68,36 @@ pub const MAX_TOKENS: u32 = 1_024;
 
 /// The most tokens a reply may use, and the request field that says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenCap {
-    /// `max_completion_tokens`: OpenAI's field, the only one its reasoning models take.
-    MaxCompletionTokens(u32),
+pub struct TokenCap {
+    /// The field.
+    pub field: CapField,
+    /// The cap.
+    pub tokens: u32,
+}
+
+/// The request field that caps a reply's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapField {
+    /// `max_completion_tokens`: OpenAI's field, the only one its reasoning models take;
+    /// by default [`MAX_COMPLETION_TOKENS`].
+    MaxCompletionTokens,
     /// `max_tokens`: the older field, which llama.cpp's server, Ollama and some vLLM
-    /// versions honour while ignoring the newer one.
-    MaxTokens(u32),
+    /// versions honour while ignoring the newer one; by default [`MAX_TOKENS`].
+    MaxTokens,
+}
+
+impl CapField {
+    /// This field's cap by default.
+    pub fn with_default(self) -> TokenCap {
+        let tokens = match self {
+            Self::MaxCompletionTokens => MAX_COMPLETION_TOKENS,
+            Self::MaxTokens => MAX_TOKENS,
+        };
+        TokenCap {
+            field: self,
+            tokens,
+        }
+    }
 }
 
 /// How songs are asked for: the contract and the token cap.
@@ -95,13 +119,14 @@ impl SongRequest {
     /// The defaults for a server at `base_url`.
     pub fn for_server(base_url: &str) -> Self {
         let openai = base_url.trim_end_matches('/') == OPENAI_API_BASE;
+        let field = if openai {
+            CapField::MaxCompletionTokens
+        } else {
+            CapField::MaxTokens
+        };
         Self {
             contract: Contract::JsonSchema,
-            cap: if openai {
-                TokenCap::MaxCompletionTokens(MAX_COMPLETION_TOKENS)
-            } else {
-                TokenCap::MaxTokens(MAX_TOKENS)
-            },
+            cap: field.with_default(),
             bounded_lines: !openai,
         }
     }
@@ -127,12 +152,10 @@ impl SongRequest {
                 ));
             }
         };
-        let field = lookup("OPENAI_TOKEN_CAP_FIELD");
-        let max_tokens = lookup("OPENAI_MAX_TOKENS");
-        let cap = match field.as_deref().map(str::trim) {
-            None => defaults.cap,
-            Some("max_completion_tokens") => TokenCap::MaxCompletionTokens(MAX_COMPLETION_TOKENS),
-            Some("max_tokens") => TokenCap::MaxTokens(MAX_TOKENS),
+        let field = match lookup("OPENAI_TOKEN_CAP_FIELD").as_deref().map(str::trim) {
+            None => defaults.cap.field,
+            Some("max_completion_tokens") => CapField::MaxCompletionTokens,
+            Some("max_tokens") => CapField::MaxTokens,
             Some(_) => {
                 return Err(SettingError::new(
                     "OPENAI_TOKEN_CAP_FIELD",
@@ -140,25 +163,23 @@ impl SongRequest {
                 ));
             }
         };
-        let cap = match cap {
-            TokenCap::MaxCompletionTokens(default) => TokenCap::MaxCompletionTokens(
-                env::parse_value("OPENAI_MAX_TOKENS", max_tokens, default)?,
-            ),
-            TokenCap::MaxTokens(default) => {
-                TokenCap::MaxTokens(env::parse_value("OPENAI_MAX_TOKENS", max_tokens, default)?)
-            }
-        };
-        if matches!(
-            cap,
-            TokenCap::MaxCompletionTokens(0) | TokenCap::MaxTokens(0)
-        ) {
+        let default = field.with_default().tokens;
+        let tokens = env::parse_value("OPENAI_MAX_TOKENS", lookup("OPENAI_MAX_TOKENS"), default)?;
+        if tokens == 0 {
             return Err(SettingError::new("OPENAI_MAX_TOKENS", "must be at least 1"));
         }
         Ok(Self {
             contract,
-            cap,
+            cap: TokenCap { field, tokens },
             ..defaults
         })
+    }
+}
+
+/// OpenAI's own API's defaults; what an offline song producer carries, unused.
+impl Default for SongRequest {
+    fn default() -> Self {
+        Self::for_server(OPENAI_API_BASE)
     }
 }
 
@@ -214,7 +235,7 @@ impl OpenAiLyricist {
     }
 
     /// The request body one take of `brief` is asked with (`stream`ed or whole), as
-    /// the server receives it first: for `bin/bench`, to time the server on its own.
+    /// the server receives it first.
     pub fn request_body(&self, brief: &SongBrief, stream: bool) -> serde_json::Value {
         let request = self.inner.request(brief, stream, self.inner.contract());
         serde_json::to_value(request).expect("a chat request is JSON")
@@ -378,9 +399,10 @@ impl Inner {
         stream: bool,
         contract: Contract,
     ) -> CreateChatCompletionRequest {
-        let (max_completion_tokens, max_tokens) = match self.song.cap {
-            TokenCap::MaxCompletionTokens(cap) => (Some(cap), None),
-            TokenCap::MaxTokens(cap) => (None, Some(cap)),
+        let TokenCap { field, tokens } = self.song.cap;
+        let (max_completion_tokens, max_tokens) = match field {
+            CapField::MaxCompletionTokens => (Some(tokens), None),
+            CapField::MaxTokens => (None, Some(tokens)),
         };
         let response_format =
             (contract == Contract::JsonSchema).then(|| ResponseFormat::JsonSchema {
@@ -516,93 +538,5 @@ async fn next_piece(
             Some(text) if !text.is_empty() => return Ok(Some(text)),
             _ => continue,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{Genre, Instruction, Revision, Theme};
-
-    fn brief() -> SongBrief {
-        SongBrief::new(
-            Genre::parse("heavy metal").unwrap(),
-            Theme::parse("dragons over the city").unwrap(),
-        )
-    }
-
-    fn json(messages: &[ChatCompletionRequestMessage]) -> serde_json::Value {
-        serde_json::to_value(messages).unwrap()
-    }
-
-    #[test]
-    fn a_first_take_is_a_persona_and_the_brief() {
-        let messages = json(&messages(&brief(), Contract::Text));
-        assert_eq!(messages[0]["role"], "system");
-        assert!(
-            messages[0]["content"]
-                .as_str()
-                .unwrap()
-                .contains("Title: <the song's title>")
-        );
-        let structured = json(&super::messages(&brief(), Contract::JsonSchema));
-        assert!(
-            !structured[0]["content"]
-                .as_str()
-                .unwrap()
-                .contains("<the song's title>")
-        );
-        assert_eq!(messages[1]["role"], "user");
-        assert_eq!(
-            messages[1]["content"],
-            "Write a heavy metal song about: dragons over the city"
-        );
-        assert_eq!(messages.as_array().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn later_tracks_are_asked_to_differ() {
-        let third = SongBrief {
-            track: 3,
-            ..brief()
-        };
-        let messages = json(&messages(&third, Contract::JsonSchema));
-        assert!(messages[1]["content"].as_str().unwrap().contains("track 3"));
-    }
-
-    #[test]
-    fn a_revision_continues_the_conversation() {
-        let previous = WrittenSong::parse("Title: Fire\n\n[Verse 1]\nBurn").unwrap();
-        let revision = SongBrief {
-            revision: Some(Revision {
-                previous,
-                instruction: Instruction::parse("add a bridge").unwrap(),
-                take: 2,
-            }),
-            ..brief()
-        };
-        let messages = json(&messages(&revision, Contract::Text));
-        let roles: Vec<&str> = messages
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|message| message["role"].as_str().unwrap())
-            .collect();
-        assert_eq!(roles, ["system", "user", "assistant", "user"]);
-        assert_eq!(messages[2]["content"], "Title: Fire\n\n[Verse 1]\nBurn");
-        assert!(
-            messages[3]["content"]
-                .as_str()
-                .unwrap()
-                .starts_with("Revise the song: add a bridge")
-        );
-        // Under the JSON contract the model sees its previous take as JSON.
-        let structured = json(&super::messages(&revision, Contract::JsonSchema));
-        let previous: serde_json::Value =
-            serde_json::from_str(structured[2]["content"].as_str().unwrap()).unwrap();
-        assert_eq!(
-            previous,
-            serde_json::json!({"title": "Fire", "sections": [{"heading": "Verse 1", "lines": ["Burn"]}]})
-        );
     }
 }

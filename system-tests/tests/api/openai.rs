@@ -126,10 +126,9 @@ async fn an_album_is_written_and_painted_by_the_models() {
 async fn jam_passes_the_models_deltas_on_in_order() {
     let server = MockServer::start().await;
     let pieces = openai::pieces(SONG_JSON, 5);
-    let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
     chat()
         .and(streamed)
-        .respond_with(openai::chat_stream(&borrowed))
+        .respond_with(openai::chat_stream(&pieces))
         .expect(1)
         .mount(&server)
         .await;
@@ -167,12 +166,7 @@ async fn generate_lyrics_streams_each_song_the_model_wrote() {
     let server = MockServer::start().await;
     chat()
         .and(streamed)
-        .respond_with(openai::chat_stream(
-            &openai::pieces(SONG_JSON, 9)
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        ))
+        .respond_with(openai::chat_stream(&openai::pieces(SONG_JSON, 9)))
         .expect(3)
         .mount(&server)
         .await;
@@ -385,9 +379,7 @@ async fn generate_lyrics_asks_again_for_a_song_cut_at_the_token_limit() {
     let cut = openai::pieces(cut_song(), 9);
     chat()
         .and(streamed)
-        .respond_with(openai::chat_stream_cut(
-            &cut.iter().map(String::as_str).collect::<Vec<_>>(),
-        ))
+        .respond_with(openai::chat_stream_cut(&cut))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)

@@ -26,7 +26,6 @@ fn the_models_answer_through_envoy() {
     let server = runtime.block_on(MockServer::start());
     let png = openai::png(64, 64);
     let pieces = openai::pieces(SONG_JSON, 6);
-    let borrowed: Vec<&str> = pieces.iter().map(String::as_str).collect();
     let bearer = format!("Bearer {OPENAI_KEY}");
     let mocks = [
         Mock::given(method("POST"))
@@ -44,7 +43,7 @@ fn the_models_answer_through_envoy() {
             .and(path("/v1/chat/completions"))
             .and(header("authorization", bearer.as_str()))
             .and(|request: &Request| openai::body(request)["stream"] == true)
-            .respond_with(openai::chat_stream(&borrowed))
+            .respond_with(openai::chat_stream(&pieces))
             .expect(1),
         Mock::given(method("POST"))
             .and(path("/v1/images/generations"))
