@@ -60,27 +60,3 @@ impl SplitMix64 {
         &items[self.below(items.len())]
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_hash_is_fnv1a_and_separates_parts() {
-        assert_eq!(fnv1a(&[]), 0xcbf2_9ce4_8422_2325);
-        assert_ne!(fnv1a(&["ab", "c"]), fnv1a(&["a", "bc"]));
-    }
-
-    #[test]
-    fn the_generator_is_stable() {
-        // Pinned: changing these numbers changes every offline song and cover.
-        let mut rng = SplitMix64::new(0);
-        assert_eq!(rng.next_u64(), 0xe220_a839_7b1d_cdaf);
-        assert_eq!(rng.next_u64(), 0x6e78_9e6a_a1b9_65f4);
-        let mut rng = SplitMix64::from_parts(&["heavy metal", "dragons"]);
-        for _ in 0..1000 {
-            assert!(rng.below(7) < 7);
-            assert!((0.0..1.0).contains(&rng.unit()));
-        }
-    }
-}

@@ -17,16 +17,3 @@ impl PageSize {
         self.0
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn page_sizes_default_to_twenty() {
-        assert_eq!(PageSize::parse(0).unwrap().get(), 20);
-        assert_eq!(PageSize::parse(100).unwrap().get(), 100);
-        assert_eq!(PageSize::parse(101).unwrap_err().field, "page_size");
-        assert_eq!(PageSize::parse(-1).unwrap_err().field, "page_size");
-    }
-}

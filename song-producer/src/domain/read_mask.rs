@@ -103,34 +103,3 @@ fn snake_case(path: &str) -> String {
     }
     snake
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn read_masks_accept_proto_and_json_names() {
-        let mask = |paths: &[&str]| {
-            ReadMask::parse(Some(FieldMask {
-                paths: paths.iter().map(|p| p.to_string()).collect(),
-            }))
-        };
-        let song = Song {
-            id: "1".into(),
-            title: "t".into(),
-            album_id: Some("a".into()),
-            ..Song::default()
-        };
-        let masked = mask(&["title", "albumId"]).unwrap().apply(song.clone());
-        assert_eq!(
-            (masked.id.as_str(), masked.title.as_str(), masked.album_id()),
-            ("", "t", "a")
-        );
-        assert_eq!(ReadMask::parse(None).unwrap().apply(song.clone()), song);
-        let unmasked_field = mask(&["title"]).unwrap().apply(song.clone()).album_id;
-        assert_eq!(unmasked_field, None, "masked out, not empty");
-        let error = mask(&["title", "tempo"]).unwrap_err();
-        assert_eq!(error.field, "read_mask");
-        assert!(error.reason.contains("tempo"));
-    }
-}

@@ -61,24 +61,3 @@ impl Theme {
         &self.0
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_fields_name_themselves() {
-        assert_eq!(Genre::parse("").unwrap_err().field, "genre");
-        assert_eq!(Genre::parse(&"g".repeat(65)).unwrap_err().field, "genre");
-        assert_eq!(Theme::parse(" ").unwrap_err().field, "theme");
-        assert_eq!(Theme::parse(&"t".repeat(501)).unwrap_err().field, "theme");
-    }
-
-    #[test]
-    fn genre_keys_ignore_case_and_spacing() {
-        assert_eq!(
-            Genre::parse(" Heavy   Metal ").unwrap().key(),
-            "heavy metal"
-        );
-    }
-}
