@@ -1,9 +1,11 @@
 //! `stub`: an OpenAI-format server: chat that streams one song, a token per fixed delay,
 //! and images.
 //!
-//! Its first token is the whole title line, so the first *line* a client can show is
-//! the stub's first token; each later token (a word, or a line break) follows after
-//! another delay. Non-streamed requests get the whole song at once. Every reply
+//! It answers as the song producer asks: under the song contract's JSON schema when
+//! the request carries `response_format` (the default), else in the text format. Its
+//! first token completes the title, so the first *line* a client can show is the stub's
+//! first token; each later token (a word, or a line break) follows after another delay.
+//! Non-streamed requests get the whole song at once. Every reply
 //! reports its `usage`, as OpenAI does. An image request gets one small PNG (64×64, made
 //! once at start) in base64 at once, so that an album measured against the stub costs
 //! the services' own work, not a megabyte of base64.
@@ -27,12 +29,34 @@ use crate::args::Args;
 /// The song the stub writes.
 pub const SONG: &str = "Title: Benchmark Nights\n\n[Verse 1]\nNeon on the water, engines in the rain\nWe count every heartbeat, we never count the pain\n\n[Chorus]\nBenchmark nights, benchmark lights\nWe run until the morning, we run until it's right\n";
 
-/// The song as the stub streams it: the title line, then words and line breaks.
-pub fn tokens() -> Vec<String> {
-    let (title, rest) = SONG.split_once('\n').expect("a title line");
-    let mut tokens = vec![format!("{title}\n")];
+/// [`SONG`] as structured output under the song contract's schema.
+fn song_json() -> String {
+    let (title, lyrics) = SONG.split_once("\n\n").expect("a title line");
+    let sections: Vec<Value> = lyrics
+        .trim_end()
+        .split("\n\n")
+        .map(|section| {
+            let mut lines = section.lines();
+            let heading = lines.next().expect("a heading").trim_matches(['[', ']']);
+            json!({"heading": heading, "lines": lines.collect::<Vec<_>>()})
+        })
+        .collect();
+    json!({"title": title.trim_start_matches("Title: "), "sections": sections}).to_string()
+}
+
+/// The song as the stub streams it, as JSON or as text: a first token that completes the
+/// title, then words and line breaks.
+pub fn tokens(structured: bool) -> Vec<String> {
+    let (text, head) = if structured {
+        let json = song_json();
+        let head = json.find("[{").expect("the sections") + 1;
+        (json, head)
+    } else {
+        (SONG.to_owned(), SONG.find('\n').expect("a title line") + 1)
+    };
+    let mut tokens = vec![text[..head].to_owned()];
     let mut word = String::new();
-    for character in rest.chars() {
+    for character in text[head..].chars() {
         word.push(character);
         if character == ' ' || character == '\n' {
             tokens.push(std::mem::take(&mut word));
@@ -95,10 +119,16 @@ fn image_reply() -> String {
 
 fn reply(request: &Value, delay: Duration) -> Response<Body> {
     let model = request["model"].as_str().unwrap_or("stub").to_owned();
+    let structured = request.get("response_format").is_some();
     if request["stream"] != true {
+        let song = if structured {
+            song_json()
+        } else {
+            SONG.to_owned()
+        };
         let body = json!({
             "id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": SONG}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": song}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 180, "completion_tokens": 70, "total_tokens": 250}
         });
         return Response::builder()
@@ -117,7 +147,7 @@ fn reply(request: &Value, delay: Duration) -> Response<Body> {
         });
         Ok::<_, Infallible>(format!("data: {chunk}\n\n"))
     };
-    let events = futures::stream::iter(tokens())
+    let events = futures::stream::iter(tokens(structured))
         .then(move |token| async move {
             tokio::time::sleep(delay).await;
             token
@@ -142,9 +172,22 @@ mod tests {
 
     #[test]
     fn the_first_token_is_the_title_line_and_the_tokens_make_the_song() {
-        let tokens = tokens();
+        let tokens = tokens(false);
         assert_eq!(tokens[0], "Title: Benchmark Nights\n");
         assert_eq!(tokens.concat(), SONG);
         assert!(tokens.len() > 30);
+    }
+
+    #[test]
+    fn as_json_the_first_token_completes_the_title_and_the_tokens_make_the_song() {
+        let tokens = tokens(true);
+        assert_eq!(tokens[0], r#"{"title":"Benchmark Nights","sections":["#);
+        let song: Value = serde_json::from_str(&tokens.concat()).unwrap();
+        assert_eq!(song["sections"][1]["heading"], "Chorus");
+        assert_eq!(
+            song["sections"][0]["lines"][0],
+            "Neon on the water, engines in the rain"
+        );
+        assert!(tokens.len() > 20);
     }
 }
