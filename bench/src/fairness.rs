@@ -29,6 +29,7 @@ use crate::{
     stats::{ms, quantile},
 };
 
+/// Runs the `fairness` subcommand with `args`.
 pub async fn run(args: &Args) -> Result<(), String> {
     let samples: usize = args.number("samples", 300)?;
     let flood_connections: usize = args.number("flood-connections", 2)?;

@@ -20,6 +20,7 @@ use crate::{
     stats::{ms, quantile},
 };
 
+/// Runs the `first-line` subcommand with `args`.
 pub async fn run(args: &Args) -> Result<(), String> {
     let samples: usize = args.number("samples", 20)?;
     let stub = args.text("stub")?.to_owned();

@@ -23,6 +23,7 @@ use crate::{
 /// The most connections the callers share.
 const MAX_CONNECTIONS: usize = 16;
 
+/// Runs the `grpc-load` subcommand with `args`.
 pub async fn run(args: &Args) -> Result<(), String> {
     let concurrency: usize = args.number("concurrency", 1)?;
     let duration = args.millis("duration-ms", 8_000)?;

@@ -15,6 +15,7 @@ use crate::{args::Args, grpc_load::connect};
 /// Streams per HTTP/2 connection, well under the servers' limits.
 const STREAMS_PER_CONNECTION: usize = 50;
 
+/// Runs the `jam-rss` subcommand with `args`.
 pub async fn run(args: &Args) -> Result<(), String> {
     let streams: usize = args.number("streams", 0)?;
     let mut held = Vec::with_capacity(streams);

@@ -46,6 +46,7 @@ impl TraceService for Sink {
     }
 }
 
+/// Runs the `otlp-sink` subcommand with `args`.
 pub async fn run(args: &Args) -> Result<(), String> {
     let addr: std::net::SocketAddr = args
         .text("addr")?
