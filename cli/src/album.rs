@@ -16,12 +16,19 @@ use crate::{
     reads::{album_text, cover_image, write_file},
 };
 
+/// What `superstar album` was asked for.
 pub struct AlbumArgs {
+    /// The genre.
     pub genre: String,
+    /// The theme.
     pub theme: String,
+    /// How many songs.
     pub songs: i32,
+    /// What the cover should show, if not what the songs suggest.
     pub cover: Option<String>,
+    /// The folder for album.md and cover.png, if not one named after the album.
     pub out: Option<PathBuf>,
+    /// The request id that makes a retry safe, if the user gave one.
     pub request_id: Option<String>,
 }
 
@@ -149,7 +156,7 @@ async fn write_album(
 }
 
 /// A folder name from a title: lowercase letters and digits, words joined by `-`.
-fn slug(title: &str) -> String {
+pub fn slug(title: &str) -> String {
     let words: Vec<String> = title
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
@@ -159,17 +166,5 @@ fn slug(title: &str) -> String {
         "album".to_owned()
     } else {
         words.join("-")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn titles_become_folder_names() {
-        assert_eq!(slug("Night Drive: Part II"), "night-drive-part-ii");
-        assert_eq!(slug("../.."), "album");
-        assert_eq!(slug("Łódź Nights"), "łódź-nights");
     }
 }

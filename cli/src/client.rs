@@ -26,9 +26,13 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
 /// Where to connect, and as whom.
 pub struct Settings {
+    /// The gateway's URL.
     pub endpoint: String,
+    /// The CA to trust, if not the system's.
     pub ca: Option<PathBuf>,
+    /// The API key.
     pub key: Option<SecretString>,
+    /// Each call's deadline.
     pub timeout: Duration,
 }
 
@@ -83,6 +87,7 @@ impl Client {
         })
     }
 
+    /// The connection, for the streaming calls.
     pub fn channel(&self) -> Channel {
         self.channel.clone()
     }
@@ -151,6 +156,7 @@ impl Client {
             .map(tonic::Response::into_inner)
     }
 
+    /// A failed call as the user reads it, with this run's request id.
     pub fn failure(&self, what: &str, status: &Status) -> Failure {
         Failure::from_status(what, status, &self.request_id)
     }

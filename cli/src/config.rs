@@ -28,7 +28,8 @@ pub fn key(given: Option<String>) -> Option<SecretString> {
     key_in(&find_up(".env")?)
 }
 
-fn key_in(env_file: &Path) -> Option<SecretString> {
+/// The first client's key in an `.env` file's `SUPERSTAR_API_KEYS`, if any.
+pub fn key_in(env_file: &Path) -> Option<SecretString> {
     let variables = superstar_settings::env_file::read(env_file).ok()?;
     let first = variables
         .get("SUPERSTAR_API_KEYS")?
@@ -37,32 +38,4 @@ fn key_in(env_file: &Path) -> Option<SecretString> {
         .trim();
     let key = first.split_once(':').map_or(first, |(_, key)| key);
     (!key.is_empty()).then(|| key.to_owned().into())
-}
-
-#[cfg(test)]
-mod tests {
-    use secrecy::ExposeSecret;
-
-    use super::*;
-
-    #[test]
-    fn the_first_clients_key_is_read_from_dot_env() {
-        let folder = tempfile_dir();
-        let path = folder.join(".env");
-        std::fs::write(
-            &path,
-            "OTHER=1\nSUPERSTAR_API_KEYS=web:first-key,cli:second-key\n",
-        )
-        .unwrap();
-        assert_eq!(key_in(&path).unwrap().expose_secret(), "first-key");
-        std::fs::write(&path, "OTHER=1\n").unwrap();
-        assert!(key_in(&path).is_none());
-        std::fs::remove_dir_all(folder).unwrap();
-    }
-
-    fn tempfile_dir() -> PathBuf {
-        let folder = std::env::temp_dir().join(format!("superstar-cli-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir(&folder).unwrap();
-        folder
-    }
 }

@@ -19,22 +19,31 @@ Exit codes:
 /// Which kind of failure, and so which exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// Anything else.
     Other = 1,
+    /// The command line was wrong.
     Usage = 2,
+    /// The key was missing or refused.
     Auth = 3,
+    /// No such song or album.
     NotFound = 4,
+    /// The gateway or a service could not be reached, or gave up.
     Unavailable = 5,
+    /// A rate limit or the model's quota: try again later.
     RateLimited = 6,
 }
 
 /// A failure: its kind and the line to print.
 #[derive(Debug)]
 pub struct Failure {
+    /// Which exit code.
     pub kind: Kind,
+    /// What went wrong, one line.
     pub message: String,
 }
 
 impl Failure {
+    /// A failure of `kind`, saying `message`.
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -78,6 +87,7 @@ impl Failure {
         Self { kind, message }
     }
 
+    /// The exit code of this failure's kind.
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.kind as u8)
     }
@@ -97,59 +107,4 @@ fn describe(status: &Status) -> String {
     }
     // A transport error's message is long and nested; its first line says enough.
     message.lines().next().unwrap_or(message).to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use tonic::metadata::MetadataValue;
-
-    use super::*;
-
-    #[test]
-    fn statuses_map_to_their_exit_codes() {
-        for (code, kind) in [
-            (Code::Unauthenticated, Kind::Auth),
-            (Code::NotFound, Kind::NotFound),
-            (Code::Unavailable, Kind::Unavailable),
-            (Code::DeadlineExceeded, Kind::Unavailable),
-            (Code::ResourceExhausted, Kind::RateLimited),
-            (Code::InvalidArgument, Kind::Usage),
-            (Code::Internal, Kind::Other),
-        ] {
-            let failure = Failure::from_status("get", &Status::new(code, "x"), "ours");
-            assert_eq!(failure.kind, kind, "{code:?}");
-            assert!(failure.message.ends_with("(request id ours)"));
-            assert!(!failure.message.contains('\n'));
-        }
-    }
-
-    #[test]
-    fn a_services_retry_info_says_when_to_retry() {
-        let status = superstar_proto::errors::retry_later(
-            "MODEL_BUDGET_EXHAUSTED",
-            "over budget",
-            std::time::Duration::from_millis(2_340),
-        );
-        let failure = Failure::from_status("album", &status, "ours");
-        assert_eq!(
-            failure.message,
-            "album: over budget; retry in 2.3 s (request id ours)"
-        );
-    }
-
-    #[test]
-    fn a_rate_limit_says_when_to_retry_and_the_gateways_request_id_wins() {
-        let mut status = Status::resource_exhausted(r#"{"code":8,"message":"rate limited"}"#);
-        status
-            .metadata_mut()
-            .insert("x-ratelimit-reset", MetadataValue::from_static("3"));
-        status
-            .metadata_mut()
-            .insert("x-request-id", MetadataValue::from_static("theirs"));
-        let failure = Failure::from_status("album", &status, "ours");
-        assert_eq!(
-            failure.message,
-            "album: rate limited; retry in 3 s (request id theirs)"
-        );
-    }
 }

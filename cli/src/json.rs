@@ -27,24 +27,3 @@ pub fn to_json(message: &impl prost::Message, name: &str) -> Value {
         .expect("JSON");
     serde_json::from_slice(&serializer.into_inner()).expect("JSON")
 }
-
-#[cfg(test)]
-mod tests {
-    use superstar_proto::v1::Song;
-
-    use super::*;
-
-    #[test]
-    fn songs_print_as_the_gateway_prints_them() {
-        let song = Song {
-            id: "s1".into(),
-            title: "Night Drive".into(),
-            album_id: Some(String::new()),
-            ..Song::default()
-        };
-        let json = to_json(&song, "superstar.v1.Song");
-        assert_eq!(json["title"], "Night Drive");
-        assert_eq!(json["albumId"], "", "camelCase, and present");
-        assert_eq!(json["lyrics"], "", "every field, defaults too");
-    }
-}

@@ -7,22 +7,17 @@
 //! with backoff inside that deadline. A failure is one line on stderr and an exit code
 //! per kind (see `superstar --help`). The key is never printed.
 
-mod album;
-mod client;
-mod config;
-mod failure;
-mod json;
-mod lyrics;
-mod reads;
-
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
 
-use crate::{
+use superstar_cli::{
+    album,
     album::AlbumArgs,
     client::{Client, Settings},
+    config,
     failure::{EXIT_CODES, Failure, Kind},
+    lyrics, reads,
 };
 
 /// Make albums, stream lyrics and jam with the Superstar API.

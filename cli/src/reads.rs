@@ -223,13 +223,14 @@ pub fn album_text(album: &Album) -> String {
     text
 }
 
+/// Writes `bytes` to `path`, a failure naming the path if it cannot.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     std::fs::write(path, bytes)
         .map_err(|error| Failure::new(Kind::Other, format!("{}: {error}", path.display())))
 }
 
 /// `albumId` → `album_id` (the mask's paths are the proto's field names).
-fn snake_case(name: &str) -> String {
+pub fn snake_case(name: &str) -> String {
     let mut snake = String::new();
     for character in name.chars() {
         if character.is_ascii_uppercase() {
@@ -243,7 +244,7 @@ fn snake_case(name: &str) -> String {
 }
 
 /// `album_id` → `albumId` (the JSON's names).
-fn camel_case(name: &str) -> String {
+pub fn camel_case(name: &str) -> String {
     let mut parts = name.split('_');
     let mut camel = parts.next().unwrap_or_default().to_owned();
     for part in parts {
@@ -254,35 +255,4 @@ fn camel_case(name: &str) -> String {
         }
     }
     camel
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn field_names_convert_both_ways() {
-        assert_eq!(snake_case("albumId"), "album_id");
-        assert_eq!(snake_case("title"), "title");
-        assert_eq!(camel_case("create_time"), "createTime");
-    }
-
-    #[test]
-    fn an_albums_markdown_has_its_tracks_and_headings() {
-        let album = Album {
-            title: "Night Drive".into(),
-            genre: "synthwave".into(),
-            theme: "roads".into(),
-            songs: vec![Song {
-                title: "Chrome".into(),
-                lyrics: "[Verse 1]\nneon <b>lights</b>\n\n[Chorus]\ndrive".into(),
-                ..Song::default()
-            }],
-            ..Album::default()
-        };
-        let text = album_text(&album);
-        assert!(text.starts_with("# Night Drive\n\n*synthwave* — roads\n"));
-        assert!(text.contains("## 1. Chrome\n\n### Verse 1\n\nneon <b>lights</b>  \n"));
-        assert!(text.contains("### Chorus\n\ndrive  \n"));
-    }
 }
