@@ -7,7 +7,7 @@ mod offline;
 mod openai;
 
 pub use offline::OfflinePainter;
-pub use openai::{OpenAiPainter, prompt};
+pub use openai::{OpenAiPainter, png_size, prompt};
 use superstar_openai::ProviderError;
 use superstar_server::serve::usage::Meter;
 use tokio::time::Instant;

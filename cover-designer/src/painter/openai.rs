@@ -47,7 +47,8 @@ impl OpenAiPainter {
     // `response_format` is deprecated with the retired DALL·E models, but
     // OpenAI-compatible servers still need it to answer in base64.
     #[allow(deprecated)]
-    fn request(&self, brief: &CoverBrief) -> CreateImageRequest {
+    /// The images request a cover of `brief` is asked with.
+    pub fn request(&self, brief: &CoverBrief) -> CreateImageRequest {
         let model = self.inner.settings.model.clone();
         let gpt_image = model.starts_with("gpt-image") || model.starts_with("chatgpt-image");
         CreateImageRequest {
@@ -144,7 +145,7 @@ pub fn prompt(brief: &CoverBrief) -> String {
 }
 
 /// The size of a PNG, read from the image; anything but a PNG is unusable.
-fn png_size(bytes: &[u8]) -> Result<(u32, u32), ProviderError> {
+pub fn png_size(bytes: &[u8]) -> Result<(u32, u32), ProviderError> {
     let reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|error| ProviderError::Malformed(error.to_string()))?;
@@ -154,63 +155,4 @@ fn png_size(bytes: &[u8]) -> Result<(u32, u32), ProviderError> {
     reader
         .into_dimensions()
         .map_err(|error| ProviderError::Malformed(format!("the PNG is unreadable: {error}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use superstar_proto::v1::DesignCoverRequest;
-
-    use super::*;
-
-    fn brief(description: &str, title: &str, genre: &str) -> CoverBrief {
-        CoverBrief::parse(DesignCoverRequest {
-            description: description.into(),
-            title: title.into(),
-            genre: genre.into(),
-            ..Default::default()
-        })
-        .unwrap()
-    }
-
-    #[test]
-    fn the_prompt_frames_the_description_as_album_art() {
-        assert_eq!(
-            prompt(&brief("a neon dragon over Warsaw.", "Smok", "disco polo")),
-            "Album cover art for \"Smok\", a disco polo record: a neon dragon over Warsaw. \
-             A square composition, bold and striking at thumbnail size; no lettering, no logos."
-        );
-        assert!(prompt(&brief("rain", "", "")).starts_with("Album cover art: rain."));
-    }
-
-    #[test]
-    fn gpt_image_models_are_not_asked_for_a_response_format() {
-        let painter =
-            |model: &str| OpenAiPainter::new(OpenAiSettings::new("k", "http://127.0.0.1:9", model));
-        let gpt = serde_json::to_value(painter("gpt-image-1-mini").request(&brief("rain", "", "")))
-            .unwrap();
-        assert_eq!(gpt["model"], "gpt-image-1-mini");
-        assert!(gpt.get("response_format").is_none());
-        assert_eq!(gpt["output_format"], "png");
-        let dalle =
-            serde_json::to_value(painter("dall-e-3").request(&brief("rain", "", ""))).unwrap();
-        assert_eq!(dalle["response_format"], "b64_json");
-        assert!(dalle.get("output_format").is_none());
-    }
-
-    #[test]
-    fn only_a_png_is_accepted_and_its_own_size_is_kept() {
-        let mut png = Vec::new();
-        image::RgbImage::new(3, 2)
-            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
-            .unwrap();
-        assert_eq!(png_size(&png).unwrap(), (3, 2));
-        assert!(matches!(
-            png_size(b"GIF89a...."),
-            Err(ProviderError::Malformed(_))
-        ));
-        assert!(matches!(
-            png_size(&png[..20]),
-            Err(ProviderError::Malformed(_))
-        ));
-    }
 }
