@@ -39,11 +39,6 @@ impl Shutdown {
     pub async fn requested(&self) {
         self.token.cancelled().await;
     }
-
-    /// Whether the shutdown has started.
-    pub fn is_requested(&self) -> bool {
-        self.token.is_cancelled()
-    }
 }
 
 #[cfg(unix)]
