@@ -217,6 +217,8 @@ struct Inner {
     client: Client<OpenAIConfig>,
     settings: OpenAiSettings,
     song: SongRequest,
+    /// The song contract's schema as `response_format`, built once.
+    song_format: ResponseFormat,
     /// Set once the server refused structured output and took the text format.
     text_only: AtomicBool,
 }
@@ -229,6 +231,16 @@ impl OpenAiLyricist {
                 client: settings.client(),
                 settings,
                 song,
+                song_format: ResponseFormat::JsonSchema {
+                    json_schema: ResponseFormatJsonSchema {
+                        name: "song".into(),
+                        description: Some(
+                            "A song's title and its lyrics, section by section.".into(),
+                        ),
+                        schema: contract::schema(song.bounded_lines),
+                        strict: Some(true),
+                    },
+                },
                 text_only: AtomicBool::new(false),
             }),
         }
@@ -404,15 +416,6 @@ impl Inner {
             CapField::MaxCompletionTokens => (Some(tokens), None),
             CapField::MaxTokens => (None, Some(tokens)),
         };
-        let response_format =
-            (contract == Contract::JsonSchema).then(|| ResponseFormat::JsonSchema {
-                json_schema: ResponseFormatJsonSchema {
-                    name: "song".into(),
-                    description: Some("A song's title and its lyrics, section by section.".into()),
-                    schema: contract::schema(self.song.bounded_lines),
-                    strict: Some(true),
-                },
-            });
         CreateChatCompletionRequest {
             model: self.settings.model.clone(),
             messages: messages(brief, contract),
@@ -422,7 +425,7 @@ impl Inner {
                 include_usage: Some(true),
                 include_obfuscation: None,
             }),
-            response_format,
+            response_format: (contract == Contract::JsonSchema).then(|| self.song_format.clone()),
             max_completion_tokens,
             max_tokens,
             ..Default::default()
