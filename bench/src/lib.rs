@@ -10,6 +10,8 @@
 //! - `first-line`: time to the first streamed `Jam` delta through Envoy, and to the
 //!   stub's own first token, asked for directly;
 //! - `jam-rss`: the services' resident memory with N `Jam` streams open;
+//! - `local-model`: a one-song album through Envoy against a local model server,
+//!   beside the server's own time for the same request;
 //! - `fairness`: one client's reads alone, then while another floods the gateway;
 //! - `otlp-sink`: an OTLP/gRPC trace receiver that counts spans, for the tracing step;
 //! - `h2load-summary`, `wrk-summary`: those tools' output as result lines;
@@ -22,6 +24,7 @@ pub mod fairness;
 pub mod first_line;
 pub mod grpc_load;
 pub mod jam_rss;
+pub mod local_model;
 pub mod otlp_sink;
 pub mod report;
 pub mod stats;

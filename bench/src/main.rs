@@ -2,14 +2,16 @@
 
 use std::process::ExitCode;
 
-use superstar_bench::{args, fairness, first_line, grpc_load, jam_rss, otlp_sink, report, stub};
+use superstar_bench::{
+    args, fairness, first_line, grpc_load, jam_rss, local_model, otlp_sink, report, stub,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() {
         eprintln!(
-            "usage: superstar-bench grpc-load|stub|first-line|jam-rss|fairness|otlp-sink|h2load-summary|wrk-summary|report [--flag value]..."
+            "usage: superstar-bench grpc-load|stub|first-line|jam-rss|local-model|fairness|otlp-sink|h2load-summary|wrk-summary|report [--flag value]..."
         );
         return ExitCode::from(2);
     }
@@ -26,6 +28,7 @@ async fn main() -> ExitCode {
         "stub" => stub::run(&args).await,
         "first-line" => first_line::run(&args).await,
         "jam-rss" => jam_rss::run(&args).await,
+        "local-model" => local_model::run(&args).await,
         "fairness" => fairness::run(&args).await,
         "otlp-sink" => otlp_sink::run(&args).await,
         "h2load-summary" => report::h2load_summary(&args),

@@ -378,6 +378,7 @@ impl<'a> Results<'a> {
             "stored": stored,
             "tracing": tracing,
             "otlp": self.of_kind("otlp").next(),
+            "local_model": self.of_kind("local_model").next(),
             "painter": self.of_kind("painter").collect::<Vec<_>>(),
             "targets": self.targets(&albums),
         })
@@ -480,6 +481,15 @@ impl<'a> Results<'a> {
                 ),
                 format!("{ratio:.2}×"),
                 ratio <= 2.0,
+            );
+        }
+        if let Some(line) = self.of_kind("local_model").next() {
+            let ratio = number(&line["album_mean_ms"]) / number(&line["direct_mean_ms"]);
+            let errors = number(&line["errors"]);
+            judge(
+                "a one-song album against a local model ≤ 1.3× the server's own time for the song, none failed".into(),
+                format!("{ratio:.2}×, {errors} failed"),
+                ratio <= 1.3 && errors == 0.0,
             );
         }
         if let Some(slowest) = self

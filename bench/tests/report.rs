@@ -43,6 +43,7 @@ fn the_page_reports_ratios_and_judges_the_targets() {
         json!({"kind": "load", "label": "envoy-json", "concurrency": 64, "rps": 4000.0, "p50_ms": 3.5, "p99_ms": 9.0, "errors": 0}),
         json!({"kind": "rss", "streams": 0, "mib": {"song-producer": 12.5, "cover-designer": 30.5}}),
         json!({"kind": "fairness", "samples": 300, "flood_connections": 2, "flood_streams": 16, "alone_p50_ms": 0.5, "alone_p99_ms": 1.0, "flood_p50_ms": 0.6, "flood_p99_ms": 2.5, "flood_refused": 900, "flood_answered": 700}),
+        json!({"kind": "local_model", "model": "smollm2", "samples": 6, "errors": 0, "same_lyrics": 5, "direct_mean_ms": 2000.0, "album_mean_ms": 2100.0, "direct_p50_ms": 1800.0, "album_p50_ms": 2700.0}),
     ];
     let page = render(&lines);
     assert!(
@@ -65,6 +66,11 @@ fn the_page_reports_ratios_and_judges_the_targets() {
     );
     assert!(
         page.contains("(16 in flight per connection) ≤ 2× its p99 alone | 2.50× | **missed**"),
+        "{page}"
+    );
+    assert!(page.contains("| album ÷ server | 1.05 | 1.50 |"), "{page}");
+    assert!(
+        page.contains("the song, none failed | 1.05×, 0 failed | met |"),
         "{page}"
     );
 }

@@ -1,5 +1,6 @@
 //! llama.cpp's own OpenAI-compatible server (`llama-server`) with a real small model,
-//! for the tests and the bench that prove the lyricist against a local model server.
+//! for the tests that prove the lyricist against a local model server (`bin/bench`
+//! starts it the same way, at temperature 0).
 //! `bin/lib/llama.sh` builds the server and fetches the model, and names both in
 //! `LLAMA_SERVER` and `LLAMA_MODEL`.
 
@@ -22,9 +23,9 @@ pub struct LlamaServer {
 
 impl LlamaServer {
     /// Starts the server on 127.0.0.1:`port` with two slots of 2,048 tokens of context
-    /// each (a prompt and the longest song fit in one) and `extra` arguments (the bench
-    /// passes `--temp 0`), and waits until its `/health` says the model is loaded.
-    pub fn start(port: u16, extra: &[&str]) -> Self {
+    /// each (a prompt and the longest song fit in one), and waits until its `/health`
+    /// says the model is loaded.
+    pub fn start(port: u16) -> Self {
         let variable = |name: &str| {
             std::env::var(name).unwrap_or_else(|_| {
                 panic!("{name} is not set: bin/test builds llama-server and fetches the model")
@@ -34,7 +35,6 @@ impl LlamaServer {
             .args(["--model", &variable("LLAMA_MODEL"), "--alias", MODEL])
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--ctx-size", "4096", "--parallel", "2", "--threads", "2"])
-            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -25,6 +25,7 @@ fn bin_bench_measures_everything_and_writes_its_page() {
         .env("BENCH_FAIRNESS_SAMPLES", "50")
         .env("BENCH_ALBUM_CONCURRENCY", "4")
         .env("BENCH_SONGS", "100 1000")
+        .env("BENCH_LOCAL_SAMPLES", "2")
         .env("BENCH_OUT", &page)
         .output()
         .expect("bin/bench runs");
@@ -78,6 +79,9 @@ fn bin_bench_measures_everything_and_writes_its_page() {
         "| `GetSong`, gRPC through Envoy | 4 | on |",
         "| `MakeMeSuperstar` as JSON through Envoy, offline | 4 | on |",
         "CPU per request, on ÷ off",
+        "## 11. Lyrics from a local model",
+        "| a stored one-song album through Envoy |",
+        "a one-song album against a local model ≤ 1.3×",
         "## The offline painter",
         "## Targets",
         "first streamed line ≤ the stub's first token + 10 ms",

@@ -63,7 +63,7 @@ fn album(body: &str) -> (u16, serde_json::Value) {
 #[test]
 #[ignore = "needs Envoy, release binaries and llama-server: bin/test runs this"]
 fn a_local_model_writes_every_kind_of_lyrics_through_envoy() {
-    let llama = LlamaServer::start(PORT, &[]);
+    let llama = LlamaServer::start(PORT);
     let data = tempfile::tempdir().unwrap();
     let _up = Up::with_alice_and_bob(data.path(), &settings(&llama.base_url));
     let runtime = tokio::runtime::Runtime::new().unwrap();
