@@ -9,7 +9,9 @@
 //! paths, no field required in a response (fields left at their default are not
 //! printed). A `google.api.HttpBody` reply is its media type (the cover's PNG); a
 //! server stream is newline-delimited JSON, one message a line. The protos' comments
-//! become summaries and descriptions.
+//! become summaries and descriptions. What a request must hold comes from the fields'
+//! annotations: `google.api.field_behavior = REQUIRED` and our `superstar.v1.bounds`
+//! (most characters, largest count, UUID); a read mask lists the reply's fields.
 //!
 //! Written by hand: no maintained generator of OpenAPI 3.1 from `google.api.http` rules
 //! builds from the package registries. `docs/openapi.json` is this document as
@@ -18,8 +20,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use prost_reflect::{
-    DescriptorPool, DynamicMessage, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor,
-    MethodDescriptor, Value,
+    DescriptorPool, DynamicMessage, ExtensionDescriptor, FieldDescriptor, FileDescriptor, Kind,
+    MessageDescriptor, MethodDescriptor, Value,
 };
 use serde_json::{Map, Value as Json, json};
 
@@ -52,6 +54,17 @@ const ERRORS: [(&str, &str); 6] = [
     ("504", "The deadline passed."),
 ];
 
+/// A string with a character that is not white space: the services trim text, and
+/// white space is what Rust's `char::is_whitespace` calls so (Unicode's White_Space,
+/// spelled out: regex engines differ on `\s`).
+const NOT_BLANK: &str = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+
+/// A read mask's type.
+const FIELD_MASK: &str = "google.protobuf.FieldMask";
+
+/// A UUID in its hyphenated form.
+const UUID: &str = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+
 /// The document, as JSON.
 pub fn document() -> Json {
     let pool = DescriptorPool::decode(superstar_proto::FILE_DESCRIPTOR_SET)
@@ -60,7 +73,7 @@ pub fn document() -> Json {
         .get_extension_by_name("google.api.http")
         .expect("the descriptor set carries google/api/annotations.proto");
     let mut paths: BTreeMap<String, Map<String, Json>> = BTreeMap::new();
-    let mut schemas = Schemas::default();
+    let mut schemas = Schemas::new(&pool);
     for service in SERVICES {
         let service = pool
             .get_service_by_name(service)
@@ -179,18 +192,30 @@ fn operation(
         .filter(|field| !path_fields.contains(field.name()));
     match body {
         "" => parameters.extend(unbound.map(|field| {
+            let mut schema = schemas.field(&field);
+            let kind = field.kind();
+            if kind.as_message().map(MessageDescriptor::full_name) == Some(FIELD_MASK) {
+                // The fields of what the method returns, e.g. `title,lyrics`.
+                let names: Vec<_> = method
+                    .output()
+                    .fields()
+                    .map(|field| field.json_name().to_owned())
+                    .collect();
+                let name = names.join("|");
+                schema["pattern"] = json!(format!("^(({name})(,({name}))*)?$"));
+            }
             json!({
                 "name": field.json_name(),
                 "in": "query",
                 "description": description(&field),
-                "schema": schemas.field(&field),
+                "schema": schema,
             })
         })),
         "*" => {
             let schema = if path_fields.is_empty() {
-                schemas.reference(&input)
+                schemas.request(&input)
             } else {
-                schemas.object(&input, unbound)
+                schemas.object(&input, unbound, true)
             };
             operation.insert(
                 "requestBody".into(),
@@ -247,13 +272,83 @@ fn operation(
 }
 
 /// The schemas the operations refer to, each message once.
-#[derive(Default)]
 struct Schemas {
     done: BTreeMap<String, Json>,
     pending: Vec<MessageDescriptor>,
+    /// The messages that are a request's body.
+    requests: BTreeSet<String>,
+    /// `google.api.field_behavior`, and our own `superstar.v1.bounds`.
+    behavior: ExtensionDescriptor,
+    bounds: ExtensionDescriptor,
 }
 
 impl Schemas {
+    fn new(pool: &DescriptorPool) -> Self {
+        let extension = |name| {
+            pool.get_extension_by_name(name)
+                .unwrap_or_else(|| panic!("the descriptor set carries {name}"))
+        };
+        Self {
+            done: BTreeMap::new(),
+            pending: Vec::new(),
+            requests: BTreeSet::new(),
+            behavior: extension("google.api.field_behavior"),
+            bounds: extension("superstar.v1.bounds"),
+        }
+    }
+
+    /// Whether the field is `google.api.field_behavior = REQUIRED`.
+    fn required(&self, field: &FieldDescriptor) -> bool {
+        const REQUIRED: i32 = 2;
+        match field.options().get_extension(&self.behavior).as_ref() {
+            Value::List(behaviors) => behaviors
+                .iter()
+                .any(|behavior| behavior.as_enum_number() == Some(REQUIRED)),
+            _ => false,
+        }
+    }
+
+    /// What the protos say a field's value must be beyond its type, as schema keywords:
+    /// its `superstar.v1.bounds`, and for a required string, not blank.
+    fn bounded(&self, field: &FieldDescriptor, schema: &mut Json) {
+        let options = field.options();
+        let bounds = options.get_extension(&self.bounds);
+        let Some(bounds) = bounds.as_message() else {
+            return;
+        };
+        let get = |name: &str| {
+            bounds
+                .get_field_by_name(name)
+                .map(|value| value.into_owned())
+        };
+        let required = self.required(field);
+        match field.kind() {
+            Kind::String => {
+                if get("uuid").and_then(|value| value.as_bool()) == Some(true) {
+                    schema["pattern"] = match required {
+                        true => json!(format!("^{UUID}$")),
+                        false => json!(format!("^({UUID})?$")),
+                    };
+                } else if required {
+                    schema["minLength"] = json!(1);
+                    schema["pattern"] = json!(NOT_BLANK);
+                }
+                match get("max_length").and_then(|value| value.as_u32()) {
+                    Some(0) | None => {}
+                    Some(most) => schema["maxLength"] = json!(most),
+                }
+            }
+            Kind::Int32 => match get("maximum").and_then(|value| value.as_i32()) {
+                Some(0) | None => {}
+                Some(most) => {
+                    schema["minimum"] = json!(0);
+                    schema["maximum"] = json!(most);
+                }
+            },
+            _ => {}
+        }
+    }
+
     /// A reference to `message`'s schema, written when [`finish`](Self::finish)ed. A
     /// schema is named by its message's short name (`Song`), as a generated client's
     /// class is: every message is in one package.
@@ -273,22 +368,52 @@ impl Schemas {
         json!({"$ref": format!("#/components/schemas/{}", message.name())})
     }
 
-    /// The object schema of `fields` of `message`.
+    /// A reference to the schema of `message` as a request's body.
+    fn request(&mut self, message: &MessageDescriptor) -> Json {
+        self.requests.insert(message.name().to_owned());
+        self.reference(message)
+    }
+
+    /// The object schema of `fields` of `message`. As a `request`, it is what the
+    /// transcoder reads: `null` for a field that is not required (proto3 JSON reads it
+    /// as the field's default), an integer as a number or a string, and fields it does
+    /// not know (skipped) as long as they have a name.
     fn object(
         &mut self,
         message: &MessageDescriptor,
         fields: impl Iterator<Item = FieldDescriptor>,
+        request: bool,
     ) -> Json {
+        let mut required = Vec::new();
         let properties: Map<String, Json> = fields
             .map(|field| {
                 let mut schema = self.field(&field);
                 if let Some(text) = description(&field) {
                     schema["description"] = json!(text);
                 }
+                if self.required(&field) {
+                    required.push(field.json_name().to_owned());
+                } else if let (true, Some(kind)) = (request, schema["type"].as_str()) {
+                    schema["type"] = json!([kind, "null"]);
+                }
+                // proto3 JSON reads an integer from a string too: "2", "+2", "02".
+                if let (true, Some(most)) = (request, schema["maximum"].as_u64()) {
+                    if let Some(kinds) = schema["type"].as_array_mut() {
+                        kinds.push(json!("string"));
+                    }
+                    schema["pattern"] = json!(count_pattern(most));
+                }
                 (field.json_name().to_owned(), schema)
             })
             .collect();
         let mut schema = json!({"type": "object", "properties": properties});
+        if !required.is_empty() {
+            schema["required"] = json!(required);
+        }
+        if request {
+            // The transcoder skips a field it does not know, but refuses one without a name.
+            schema["propertyNames"] = json!({"minLength": 1});
+        }
         let mut text = comments(&message.parent_file(), message.path());
         for oneof in message.oneofs() {
             let names: Vec<_> = oneof
@@ -325,7 +450,7 @@ impl Schemas {
             }),
             Kind::Message(message) => match message.full_name() {
                 "google.protobuf.Timestamp" => json!({"type": "string", "format": "date-time"}),
-                "google.protobuf.FieldMask" => json!({
+                FIELD_MASK => json!({
                     "type": "string",
                     "description": "Field names, lowerCamel, separated by commas (e.g. `title,lyrics`); empty means every field. Fields left out are absent from the reply.",
                 }),
@@ -338,6 +463,8 @@ impl Schemas {
         if field.is_list() {
             json!({"type": "array", "items": value})
         } else {
+            let mut value = value;
+            self.bounded(field, &mut value);
             value
         }
     }
@@ -345,7 +472,8 @@ impl Schemas {
     /// Every schema referred to, and the error's.
     fn finish(mut self) -> Json {
         while let Some(message) = self.pending.pop() {
-            let schema = self.object(&message, message.fields());
+            let request = self.requests.contains(message.name());
+            let schema = self.object(&message, message.fields(), request);
             self.done.insert(message.name().to_owned(), schema);
         }
         self.done.insert("Error".into(), json!({
@@ -364,6 +492,13 @@ impl Schemas {
         }));
         json!(self.done)
     }
+}
+
+/// The decimal numbers `0..=most` as text, in every spelling proto3 JSON reads as
+/// those numbers: leading zeros and a `+` allowed, and `-0`.
+fn count_pattern(most: u64) -> String {
+    let numbers: Vec<_> = (0..=most).map(|number| number.to_string()).collect();
+    format!("^(\\+?0*({})|-0+)$", numbers.join("|"))
 }
 
 /// A field's own comment.

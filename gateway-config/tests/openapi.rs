@@ -105,3 +105,68 @@ fn schemas_follow_the_proto3_json_mapping() {
     let error = &schema("Error");
     assert_eq!(error["required"], serde_json::json!(["code", "message"]));
 }
+
+/// What a request must hold, from the protos' `google.api.field_behavior` and
+/// `superstar.v1.bounds`.
+#[test]
+fn requests_carry_the_contracts_bounds() {
+    let document = document();
+    let make = &document["components"]["schemas"]["MakeMeSuperstarRequest"];
+    assert_eq!(make["required"], serde_json::json!(["genre", "theme"]));
+    let field = |name: &str| &make["properties"][name];
+    assert_eq!(field("genre")["maxLength"], 64);
+    assert_eq!(field("genre")["minLength"], 1);
+    assert_eq!(field("theme")["maxLength"], 500);
+    assert_eq!(
+        (
+            &field("songsCount")["minimum"],
+            &field("songsCount")["maximum"]
+        ),
+        (&0.into(), &10.into())
+    );
+    assert!(
+        field("coverDescription").get("minLength").is_none(),
+        "optional"
+    );
+    // What the transcoder reads: null for an optional field's default, an integer in
+    // a string, fields it does not know if they have a name.
+    assert_eq!(
+        field("requestId")["type"],
+        serde_json::json!(["string", "null"])
+    );
+    assert_eq!(field("genre")["type"], "string");
+    assert_eq!(make["propertyNames"]["minLength"], 1);
+    let count = matcher(&field("songsCount")["pattern"]);
+    for read in ["0", "10", "010", "+2", "-0", "7"] {
+        assert!(count(read), "{read}");
+    }
+    for refused in ["11", "-1", "2.0", "", " 2", "100"] {
+        assert!(!count(refused), "{refused}");
+    }
+    let page_size = &document["paths"]["/v1/songs"]["get"]["parameters"][0]["schema"];
+    assert_eq!(
+        page_size["maximum"], 100,
+        "a query parameter is text anyway"
+    );
+
+    // A required text is not blank; an optional UUID may be empty.
+    let not_blank = matcher(&field("theme")["pattern"]);
+    assert!(not_blank("  rain ") && !not_blank(" \t\u{3000}\u{85}"));
+    let optional_id = matcher(&field("requestId")["pattern"]);
+    assert!(optional_id("") && optional_id("0195F0A4-7c3e-7d52-9d1c-3f1a2b3c4d5e"));
+    assert!(!optional_id("0195f0a47c3e7d529d1c3f1a2b3c4d5e"));
+
+    let get_song = &document["paths"]["/v1/songs/{id}"]["get"]["parameters"];
+    let id = matcher(&get_song[0]["schema"]["pattern"]);
+    assert!(id("0195f0a4-7c3e-7d52-9d1c-3f1a2b3c4d5e") && !id(""));
+    let mask = matcher(&get_song[1]["schema"]["pattern"]);
+    assert!(mask("") && mask("title,lyrics") && mask("createTime"));
+    assert!(!mask("title,") && !mask("create_time") && !mask("nope"));
+}
+
+/// The schema's `pattern` as a matcher, with the `regex` crate (whose syntax covers
+/// what the document uses: classes, ranges, `\uXXXX` escapes, anchors).
+fn matcher(pattern: &Value) -> impl Fn(&str) -> bool {
+    let pattern = regex::Regex::new(pattern.as_str().expect("a pattern")).unwrap();
+    move |text| pattern.is_match(text)
+}

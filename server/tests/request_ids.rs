@@ -5,11 +5,14 @@ use proptest::prelude::*;
 use superstar_server::storage::idempotency::*;
 
 #[test]
-fn request_ids_are_uuids_in_any_spelling_or_absent() {
+fn request_ids_are_hyphenated_uuids_or_absent() {
     let id = "0b6c1d6e-3a6f-4c8e-9f41-2d3c6f0e8a11";
     let parsed = RequestId::parse(id).unwrap().unwrap();
     assert_eq!(RequestId::parse(&id.to_uppercase()).unwrap(), Some(parsed));
-    assert_eq!(RequestId::parse(&format!(" {id} ")).unwrap(), Some(parsed));
+    // The one spelling the OpenAPI document's pattern allows.
+    for other in [format!(" {id} "), id.replace('-', ""), format!("{{{id}}}")] {
+        assert_eq!(RequestId::parse(&other).unwrap_err().field, "request_id");
+    }
     assert_eq!(parsed.to_field(), id);
     assert_eq!(RequestId::parse("").unwrap(), None);
     assert_eq!(RequestId::parse("retry-1").unwrap_err().field, "request_id");

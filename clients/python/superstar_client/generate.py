@@ -8,10 +8,12 @@ HERE = Path(__file__).resolve().parent
 PROTO = HERE.parents[2] / "proto"
 OUT = HERE.parent / "generated"
 FILES = [
+    "superstar/v1/bounds.proto",
     "superstar/v1/resources.proto",
     "superstar/v1/song_producer.proto",
     "superstar/v1/cover_designer.proto",
     "google/api/annotations.proto",
+    "google/api/field_behavior.proto",
     "google/api/http.proto",
     "google/api/httpbody.proto",
 ]

@@ -35,8 +35,10 @@ impl From<InvalidField> for tonic::Status {
     }
 }
 
-/// Text of `min..=max` characters (Unicode scalar values) after trimming surrounding
-/// white space. The trimmed text is returned, so stored values carry no stray spaces.
+/// Text of at most `max` characters (Unicode scalar values, as sent) and, trimmed of
+/// surrounding white space, at least `min`. The trimmed text is returned, so stored
+/// values carry no stray spaces. The bound counts what was sent, as the OpenAPI
+/// document's `maxLength` does, so that a client's own check and ours agree.
 pub fn bounded_text(
     field: &'static str,
     value: &str,
@@ -44,14 +46,15 @@ pub fn bounded_text(
     max: usize,
 ) -> Result<String, InvalidField> {
     let trimmed = value.trim();
-    let length = trimmed.chars().count();
-    if length < min {
-        return Err(if length == 0 {
+    let kept = trimmed.chars().count();
+    if kept < min {
+        return Err(if kept == 0 {
             InvalidField::new(field, "is required")
         } else {
             InvalidField::new(field, format!("must be at least {min} characters"))
         });
     }
+    let length = value.chars().count();
     if length > max {
         return Err(InvalidField::new(
             field,
@@ -84,5 +87,14 @@ pub fn resource_id(field: &'static str, value: &str) -> Result<uuid::Uuid, Inval
     if value.is_empty() {
         return Err(InvalidField::new(field, "is required"));
     }
-    uuid::Uuid::try_parse(value).map_err(|_| InvalidField::new(field, "is not a valid id (a UUID)"))
+    hyphenated_uuid(value).ok_or_else(|| InvalidField::new(field, "is not a valid id (a UUID)"))
+}
+
+/// A UUID in its hyphenated form (`0b6c1d6e-3a6f-4c8e-9f41-2d3c6f0e8a11`, either case),
+/// the one spelling the API documents; the uuid crate would also take the simple,
+/// braced and URN forms.
+pub fn hyphenated_uuid(value: &str) -> Option<uuid::Uuid> {
+    (value.len() == 36)
+        .then(|| uuid::Uuid::try_parse(value).ok())
+        .flatten()
 }

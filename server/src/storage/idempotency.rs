@@ -41,7 +41,7 @@ use uuid::Uuid;
 
 use crate::{
     calls::call_context::CallContext,
-    serve::request_fields::InvalidField,
+    serve::request_fields::{InvalidField, hyphenated_uuid},
     storage::db::{self, Database},
 };
 
@@ -61,20 +61,19 @@ const RENEW_EVERY: Duration = Duration::from_secs(2);
 const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 const SWEEP_BATCH: i64 = 500;
 
-/// A client's request id: a UUID, in any of its usual spellings.
+/// A client's request id: a UUID in its hyphenated form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RequestId(Uuid);
 
 impl RequestId {
     /// Parses the `request_id` field: empty means none was given.
     pub fn parse(value: &str) -> Result<Option<Self>, InvalidField> {
-        let value = value.trim();
         if value.is_empty() {
             return Ok(None);
         }
-        Uuid::parse_str(value)
+        hyphenated_uuid(value)
             .map(|id| Some(Self(id)))
-            .map_err(|_| {
+            .ok_or_else(|| {
                 InvalidField::new(
                     "request_id",
                     "must be a UUID, e.g. 0b6c1d6e-3a6f-4c8e-9f41-2d3c6f0e8a11",
