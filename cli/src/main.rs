@@ -228,17 +228,3 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Health => reads::health(&client, json).await,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    use super::*;
-
-    #[test]
-    fn the_command_line_is_consistent_and_lists_its_exit_codes() {
-        Cli::command().debug_assert();
-        let help = Cli::command().render_long_help().to_string();
-        assert!(help.contains("3  auth"), "{help}");
-    }
-}

@@ -31,6 +31,23 @@ async fn replicas_starting_together_migrate_once() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A SQLite URL creates its file, and the folders it is in, read-write unless it says
+/// otherwise; an in-memory one keeps its mode.
+#[tokio::test]
+async fn a_sqlite_url_creates_its_file_and_folders() {
+    let dir = std::env::temp_dir().join(format!("superstar-db-{}", uuid::Uuid::new_v4()));
+    let migrations = one_migration(&dir, "CREATE TABLE notes (id INTEGER PRIMARY KEY);").await;
+    let file = dir.join("nested/deeper/songs.db");
+    connect(&format!("sqlite://{}", file.display()), migrations)
+        .await
+        .expect("the folders are made");
+    assert!(file.is_file());
+    connect("sqlite::memory:?mode=memory", migrations)
+        .await
+        .expect("memory stays memory");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// Migrations of one step, `sql`, kept in `dir/migrations` (leaked: `connect` wants
 /// them for the life of the program, as the services' are).
 async fn one_migration(dir: &Path, sql: &str) -> &'static Migrations {

@@ -248,21 +248,3 @@ pub fn timestamp(micros: i64) -> prost_types::Timestamp {
         nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_urls_create_their_file() {
-        let dir = std::env::temp_dir().join(format!("superstar-db-{}", uuid::Uuid::new_v4()));
-        let url = format!("sqlite://{}/nested/songs.db", dir.display());
-        assert_eq!(sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
-        assert!(dir.join("nested").is_dir());
-        std::fs::remove_dir_all(dir).unwrap();
-        assert_eq!(
-            sqlite_url("sqlite::memory:?mode=memory").unwrap(),
-            "sqlite::memory:?mode=memory"
-        );
-    }
-}
