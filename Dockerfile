@@ -21,6 +21,9 @@
 # enough (cache mounts included), and an engine without a registry could not fetch one.
 
 FROM rust:1.95-bookworm AS builder
+# How many compilers run at once (cargo's default: one per core). bin/test passes 1, so
+# that the images build on one core while its tests run on the other.
+ARG CARGO_BUILD_JOBS
 WORKDIR /src
 COPY . .
 # The cache mounts keep downloaded crates and the target folder between builds, so a
@@ -31,6 +34,7 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     set -eu; \
+    [ -n "${CARGO_BUILD_JOBS:-}" ] || unset CARGO_BUILD_JOBS; \
     cargo build --release --locked --package song-producer --package cover-designer; \
     host="$(rustc -vV | sed -n 's/^host: //p')"; \
     RUSTFLAGS="-C target-feature=+crt-static" \

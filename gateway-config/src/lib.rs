@@ -24,13 +24,24 @@ use serde_json::json;
 
 pub use profile::Profile;
 use profile::{COVER_DESIGNER, SONG_PRODUCER, Upstream};
-pub use settings::GatewaySettings;
+pub use settings::{GatewaySettings, Ports};
 
 /// The template, as committed.
 pub const TEMPLATE: &str = include_str!("../../envoy/envoy.yaml.j2");
 
-/// The config for `profile`, as commented YAML.
+/// Where `gateway-config` writes by default, and the local profile's Envoy reads: the
+/// repository's `envoy/generated`.
+pub const GENERATED: &str = "envoy/generated";
+
+/// The config for `profile`, as commented YAML, reading the descriptor set and the
+/// OpenAPI document from [`GENERATED`] (the local profile) or the image (compose).
 pub fn render(settings: &GatewaySettings, profile: Profile) -> String {
+    render_for(settings, profile, Path::new(GENERATED))
+}
+
+/// [`render`], the local profile reading what [`write`] puts beside the config in
+/// `generated` (a path relative to the repository's root, or absolute).
+fn render_for(settings: &GatewaySettings, profile: Profile, generated: &Path) -> String {
     let mut environment = Environment::new();
     // minijinja would write every value of a `.yaml` template as JSON; the template
     // quotes what needs it itself (`tojson`: a JSON string is a YAML string).
@@ -39,29 +50,38 @@ pub fn render(settings: &GatewaySettings, profile: Profile) -> String {
     environment
         .add_template("envoy.yaml", TEMPLATE)
         .and_then(|()| environment.get_template("envoy.yaml"))
-        .and_then(|template| template.render(context(settings, profile)))
+        .and_then(|template| template.render(context(settings, profile, generated)))
         .expect("the committed template renders (its tests render every variant)")
 }
 
 /// What the template reads: see its header.
-fn context(settings: &GatewaySettings, profile: Profile) -> serde_json::Value {
-    let upstream = |upstream: &Upstream, replicas: u16| {
+fn context(settings: &GatewaySettings, profile: Profile, generated: &Path) -> serde_json::Value {
+    // Compose's containers listen on the default ports inside their own network.
+    let ports = match profile {
+        Profile::Compose => Ports::default(),
+        Profile::Local => settings.ports,
+    };
+    let upstream = |upstream: &Upstream, port: u16, replicas: u16| {
         let endpoints: Vec<_> = match profile {
             // One name that resolves to every replica (STRICT_DNS).
-            Profile::Compose => vec![json!({"address": upstream.host, "port": upstream.port})],
+            Profile::Compose => vec![json!({"address": upstream.host, "port": port})],
             Profile::Local => (0..replicas)
-                .map(|index| json!({"address": "127.0.0.1", "port": upstream.port + 10 * index}))
+                .map(|index| json!({"address": "127.0.0.1", "port": port + 10 * index}))
                 .collect(),
         };
         json!({"host": upstream.host, "service": upstream.service, "endpoints": endpoints})
+    };
+    let generated_file = |name: &str, compose_path: &'static str| match profile {
+        Profile::Compose => compose_path.to_owned(),
+        Profile::Local => generated.join(name).display().to_string(),
     };
     json!({
         "profile": profile.name(),
         "paths": {
             "certs": profile.certs_dir(),
             "studio": profile.studio_dir(),
-            "descriptor": profile.descriptor_path(),
-            "openapi": profile.openapi_path(),
+            "descriptor": generated_file("superstar.pb", profile.descriptor_path()),
+            "openapi": generated_file("openapi.json", profile.openapi_path()),
         },
         "listen": match profile {
             // Inside the container; compose publishes the port on 127.0.0.1.
@@ -69,6 +89,8 @@ fn context(settings: &GatewaySettings, profile: Profile) -> serde_json::Value {
             Profile::Local => "127.0.0.1",
         },
         "port": settings.port,
+        "admin_port": ports.admin,
+        "stats_port": ports.stats,
         "clients": settings.clients.iter().map(|client| json!({
             "name": client.name,
             "key": client.key.expose_secret(),
@@ -78,8 +100,8 @@ fn context(settings: &GatewaySettings, profile: Profile) -> serde_json::Value {
         "max_connections": settings.max_connections,
         "max_heap_bytes": u64::from(settings.max_heap_mib) << 20,
         "model_timeout_secs": settings.model_timeout_secs,
-        "song_producer": upstream(&SONG_PRODUCER, settings.song_producer_replicas),
-        "cover_designer": upstream(&COVER_DESIGNER, settings.cover_designer_replicas),
+        "song_producer": upstream(&SONG_PRODUCER, ports.song_producer, settings.song_producer_replicas),
+        "cover_designer": upstream(&COVER_DESIGNER, ports.cover_designer, settings.cover_designer_replicas),
         "collector": settings.collector.as_ref().map(|collector| json!({
             "address": collector.host,
             "port": collector.port,
@@ -105,7 +127,8 @@ pub fn write(settings: &GatewaySettings, profile: Profile, folder: &Path) -> io:
     )?;
     replace(folder, "openapi.json", openapi_json().as_bytes(), false)?;
     let config = format!("envoy-{}.yaml", profile.name());
-    replace(folder, &config, render(settings, profile).as_bytes(), true)
+    let rendered = render_for(settings, profile, folder);
+    replace(folder, &config, rendered.as_bytes(), true)
 }
 
 /// The OpenAPI document as it is served and committed (`docs/openapi.json`): pretty

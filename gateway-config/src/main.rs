@@ -28,7 +28,7 @@ fn main() -> ExitCode {
 fn run() -> Result<PathBuf, String> {
     let mut profile = None;
     let mut env_file = PathBuf::from(".env");
-    let mut out = PathBuf::from("envoy/generated");
+    let mut out = PathBuf::from(gateway_config::GENERATED);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));

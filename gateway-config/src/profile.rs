@@ -44,7 +44,8 @@ impl Profile {
         }
     }
 
-    /// Where Envoy reads the OpenAPI document it serves, written beside the descriptor set.
+    /// Where Envoy reads the OpenAPI document it serves, written beside the descriptor set
+    /// (the local profile's, when `gateway-config --out` is the default).
     pub fn openapi_path(self) -> &'static str {
         match self {
             Self::Compose => "/etc/superstar/gateway/openapi.json",
@@ -52,7 +53,7 @@ impl Profile {
         }
     }
 
-    /// Where Envoy reads the descriptor set.
+    /// Where Envoy reads the descriptor set (the local profile's as for `openapi_path`).
     pub fn descriptor_path(self) -> &'static str {
         match self {
             Self::Compose => "/etc/superstar/gateway/superstar.pb",
@@ -66,7 +67,8 @@ impl Profile {
 pub struct Upstream {
     /// The compose service name, which is also the certificate's subjectAltName.
     pub host: &'static str,
-    /// The gRPC port; under `bin/up` replica N (from 0) listens on `port + 10 N`.
+    /// The gRPC port in compose's network; `bin/up` reads its own from the settings
+    /// ([`Ports`](crate::Ports)).
     pub port: u16,
     /// The fully qualified gRPC service, which its health check asks about.
     pub service: &'static str,

@@ -31,6 +31,9 @@ pub struct GatewaySettings {
     pub clients: Vec<ApiClient>,
     /// `GATEWAY_PORT`, default 8443.
     pub port: u16,
+    /// The other ports the system opens on this machine: bin/up's (the local profile).
+    /// Compose's containers keep the defaults inside their own network.
+    pub ports: Ports,
     /// The limit on RPCs that call a model (`MODEL_RATE_PER_SECOND`, `MODEL_BURST`; 2/s, 10).
     pub model_limit: TokenBucket,
     /// The limit on reads (`READ_RATE_PER_SECOND`, `READ_BURST`; 50/s, 100).
@@ -58,6 +61,32 @@ pub struct GatewaySettings {
     pub collector: Option<Collector>,
 }
 
+/// The ports of the system `bin/up` runs, besides the gateway's own: each can be set, so
+/// that several systems (a test's each) run side by side on one machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ports {
+    /// `GATEWAY_ADMIN_PORT`, default 9901: Envoy's admin interface, on 127.0.0.1 only.
+    pub admin: u16,
+    /// `GATEWAY_STATS_PORT`, default 9902: Envoy's Prometheus stats listener.
+    pub stats: u16,
+    /// `SONG_PRODUCER_PORT`, default 50051: the first song producer's gRPC port; replica
+    /// N (from 0) listens on `song_producer + 10 N`.
+    pub song_producer: u16,
+    /// `COVER_DESIGNER_PORT`, default 50052: the same for the cover designer.
+    pub cover_designer: u16,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Self {
+            admin: 9901,
+            stats: 9902,
+            song_producer: 50051,
+            cover_designer: 50052,
+        }
+    }
+}
+
 /// The most replicas of one service `bin/up` starts: their ports are 10 apart, so ten
 /// fit before one service's ports reach the next one's.
 pub const MAX_REPLICAS: u16 = 10;
@@ -67,6 +96,10 @@ impl GatewaySettings {
     pub const VARIABLES: &[&str] = &[
         "SUPERSTAR_API_KEYS",
         "GATEWAY_PORT",
+        "GATEWAY_ADMIN_PORT",
+        "GATEWAY_STATS_PORT",
+        "SONG_PRODUCER_PORT",
+        "COVER_DESIGNER_PORT",
         "MODEL_RATE_PER_SECOND",
         "MODEL_BURST",
         "READ_RATE_PER_SECOND",
@@ -103,9 +136,36 @@ impl GatewaySettings {
                 .filter(|count| *count <= MAX_REPLICAS)
                 .ok_or_else(|| SettingError::new(name, format!("must be 1 to {MAX_REPLICAS}")))
         };
-        let port = number("GATEWAY_PORT", 8443)?;
-        let port = u16::try_from(port)
-            .map_err(|_| SettingError::new("GATEWAY_PORT", "must be a port number"))?;
+        let port = |name: &str, default: u16| -> Result<u16, SettingError> {
+            u16::try_from(number(name, u32::from(default))?)
+                .map_err(|_| SettingError::new(name, "must be a port number"))
+        };
+        let song_producer_replicas = replicas("SONG_PRODUCER_REPLICAS")?;
+        let cover_designer_replicas = replicas("COVER_DESIGNER_REPLICAS")?;
+        let defaults = Ports::default();
+        // The last replica's port must be a port too.
+        let first_of = |name: &str, default: u16, replicas: u16| -> Result<u16, SettingError> {
+            let first = port(name, default)?;
+            first
+                .checked_add(10 * (replicas - 1))
+                .map(|_| first)
+                .ok_or_else(|| SettingError::new(name, "leaves no port for the last replica"))
+        };
+        let ports = Ports {
+            admin: port("GATEWAY_ADMIN_PORT", defaults.admin)?,
+            stats: port("GATEWAY_STATS_PORT", defaults.stats)?,
+            song_producer: first_of(
+                "SONG_PRODUCER_PORT",
+                defaults.song_producer,
+                song_producer_replicas,
+            )?,
+            cover_designer: first_of(
+                "COVER_DESIGNER_PORT",
+                defaults.cover_designer,
+                cover_designer_replicas,
+            )?,
+        };
+        let port = port("GATEWAY_PORT", 8443)?;
         let keys = get("SUPERSTAR_API_KEYS").ok_or_else(|| {
             SettingError::new(
                 "SUPERSTAR_API_KEYS",
@@ -115,6 +175,7 @@ impl GatewaySettings {
         Ok(Self {
             clients: parse_clients(keys)?,
             port,
+            ports,
             model_limit: TokenBucket {
                 per_second: number("MODEL_RATE_PER_SECOND", 2)?,
                 burst: number("MODEL_BURST", 10)?,
@@ -126,8 +187,8 @@ impl GatewaySettings {
             max_connections: number("GATEWAY_MAX_CONNECTIONS", 10_000)?,
             max_heap_mib: number("GATEWAY_MAX_HEAP_MB", 1024)?,
             model_timeout_secs: number("GATEWAY_MODEL_TIMEOUT_SECS", 180)?,
-            song_producer_replicas: replicas("SONG_PRODUCER_REPLICAS")?,
-            cover_designer_replicas: replicas("COVER_DESIGNER_REPLICAS")?,
+            song_producer_replicas,
+            cover_designer_replicas,
             collector: get("OTEL_EXPORTER_OTLP_ENDPOINT")
                 .map(|endpoint| {
                     Collector::parse(endpoint).ok_or_else(|| {

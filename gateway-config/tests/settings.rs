@@ -1,14 +1,16 @@
 //! Reading the gateway's settings from `.env`: defaults, limits, keys never echoed.
 
-use gateway_config::settings::{Collector, GatewaySettings, SettingError, TokenBucket};
+use gateway_config::settings::{Collector, GatewaySettings, Ports, SettingError, TokenBucket};
 
 /// bin/up and bin/dev_init.sh let the environment override `.env` for these names
 /// only: a setting read but not listed would silently ignore the environment.
 #[test]
 fn every_setting_read_is_listed() {
     let source = include_str!("../src/settings.rs");
-    let reads = source.split("number(\"").skip(1);
-    for read in reads.chain(source.split("replicas(\"").skip(1)) {
+    let reads = ["number(\"", "replicas(\"", "port(\"", "first_of(\""]
+        .into_iter()
+        .flat_map(|call| source.split(call).skip(1));
+    for read in reads {
         let name = read.split('"').next().unwrap();
         assert!(GatewaySettings::VARIABLES.contains(&name), "{name}");
     }
@@ -43,6 +45,36 @@ fn defaults_follow_the_spec() {
         }
     );
     assert_eq!(settings.clients[0].name, "dev");
+    assert_eq!(settings.ports, Ports::default());
+    assert_eq!((settings.ports.admin, settings.ports.stats), (9901, 9902));
+    assert_eq!(
+        (settings.ports.song_producer, settings.ports.cover_designer),
+        (50051, 50052)
+    );
+}
+
+#[test]
+fn a_port_is_a_port_for_every_replica() {
+    let key = ("SUPERSTAR_API_KEYS", "dev:0123456789abcdef");
+    let refused = settings(&[key, ("GATEWAY_ADMIN_PORT", "70000")]).unwrap_err();
+    assert!(
+        refused.to_string().contains("GATEWAY_ADMIN_PORT"),
+        "{refused}"
+    );
+    // Replica 3 would listen on 65535 + 20.
+    let refused = settings(&[
+        key,
+        ("SONG_PRODUCER_PORT", "65535"),
+        ("SONG_PRODUCER_REPLICAS", "3"),
+    ])
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("SONG_PRODUCER_PORT")
+            && refused.to_string().contains("last replica"),
+        "{refused}"
+    );
+    let one = settings(&[key, ("SONG_PRODUCER_PORT", "65535")]).unwrap();
+    assert_eq!(one.ports.song_producer, 65535);
 }
 
 #[test]

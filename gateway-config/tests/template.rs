@@ -179,6 +179,58 @@ fn replicas_are_endpoints_ten_ports_apart_under_bin_up() {
     assert_eq!(ports("cover_designer"), [50052, 50062]);
 }
 
+/// Every port of bin/up's system can be set, so that systems run side by side; compose's
+/// containers keep the defaults inside their network whatever the settings say.
+#[test]
+fn every_port_can_be_set_under_bin_up_and_compose_keeps_its_own() {
+    let moved = settings_with(&[
+        ("GATEWAY_PORT", "20000"),
+        ("GATEWAY_ADMIN_PORT", "20001"),
+        ("GATEWAY_STATS_PORT", "20002"),
+        ("SONG_PRODUCER_PORT", "20010"),
+        ("COVER_DESIGNER_PORT", "20011"),
+        ("SONG_PRODUCER_REPLICAS", "2"),
+    ]);
+    let port_of = |config: &Value, cluster_name: &str| -> Vec<u64> {
+        cluster(config, cluster_name)["load_assignment"]["endpoints"][0]["lb_endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["endpoint"]["address"]["socket_address"]["port_value"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let listener_port = |config: &Value, name: &str| -> u64 {
+        config["static_resources"]["listeners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|listener| listener["name"] == name)
+            .unwrap_or_else(|| panic!("no listener {name}"))["address"]["socket_address"]
+            ["port_value"]
+            .as_u64()
+            .unwrap()
+    };
+    let admin_port =
+        |config: &Value| config["admin"]["address"]["socket_address"]["port_value"].as_u64();
+
+    let local = parsed(&moved, Profile::Local);
+    assert_eq!(admin_port(&local), Some(20001));
+    assert_eq!(port_of(&local, "admin"), [20001]);
+    assert_eq!(listener_port(&local, "stats"), 20002);
+    assert_eq!(port_of(&local, "song_producer"), [20010, 20020]);
+    assert_eq!(port_of(&local, "cover_designer"), [20011]);
+
+    let compose = parsed(&moved, Profile::Compose);
+    assert_eq!(admin_port(&compose), Some(9901));
+    assert_eq!(listener_port(&compose, "stats"), 9902);
+    assert_eq!(port_of(&compose, "song_producer"), [50051]);
+    assert_eq!(port_of(&compose, "cover_designer"), [50052]);
+}
+
 #[test]
 fn every_client_gets_a_bucket_per_class() {
     let config = parsed(&settings(), Profile::Local);
@@ -516,7 +568,12 @@ fn writing_puts_the_descriptor_set_beside_the_config() {
             .windows(b"/v1/albums".len())
             .any(|w| w == b"/v1/albums")
     );
-    assert!(folder.path().join("envoy-local.yaml").exists());
+    // The local config reads them from there: a folder of its own per system.
+    let config = std::fs::read_to_string(folder.path().join("envoy-local.yaml")).unwrap();
+    for file in ["superstar.pb", "openapi.json"] {
+        let path = folder.path().join(file).display().to_string();
+        assert!(config.contains(&path), "{file} is not read from {path}");
+    }
 }
 
 #[cfg(unix)]

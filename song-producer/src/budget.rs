@@ -27,8 +27,8 @@
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
 use governor::{
-    DefaultKeyedRateLimiter, Quota, RateLimiter,
-    clock::{Clock, DefaultClock},
+    Quota, RateLimiter, clock::Clock, middleware::NoOpMiddleware,
+    state::keyed::DefaultKeyedStateStore,
 };
 use superstar_server::storage::db::{Database, now_micros};
 
@@ -68,15 +68,35 @@ impl Default for BudgetSettings {
     }
 }
 
+/// governor's clock, read from tokio's: the machine's monotonic clock in a service, and
+/// one a test can pause and move on (`tokio::time::pause`, `advance`). governor's own
+/// clocks read the machine's directly, which no test controls.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = std::time::Instant;
+
+    fn now(&self) -> Self::Instant {
+        tokio::time::Instant::now().into_std()
+    }
+}
+
+/// One GCRA cell per client, on tokio's clock.
+type KeyedLimiter = RateLimiter<
+    String,
+    DefaultKeyedStateStore<String>,
+    TokioClock,
+    NoOpMiddleware<std::time::Instant>,
+>;
+
 /// Every client's budget. Cheap to clone: clones share the buckets.
 #[derive(Clone)]
 pub enum ModelBudget {
     /// In this process.
     Local {
         /// One GCRA cell per client.
-        limiter: Arc<DefaultKeyedRateLimiter<String>>,
-        /// The limiter's clock, to say when to retry.
-        clock: DefaultClock,
+        limiter: Arc<KeyedLimiter>,
     },
     /// In the database every replica shares.
     Shared {
@@ -101,8 +121,11 @@ impl ModelBudget {
     pub fn new(settings: BudgetSettings) -> Self {
         let quota = Quota::per_second(settings.per_second).allow_burst(burst(settings));
         Self::Local {
-            limiter: Arc::new(RateLimiter::keyed(quota)),
-            clock: DefaultClock::default(),
+            limiter: Arc::new(RateLimiter::new(
+                quota,
+                DefaultKeyedStateStore::default(),
+                TokioClock,
+            )),
         }
     }
 
@@ -125,9 +148,9 @@ impl ModelBudget {
         };
         let over = |retry_after| Error::OverBudget(OverBudget { calls, retry_after });
         match self {
-            Self::Local { limiter, clock } => match limiter.check_key_n(&client.to_owned(), n) {
+            Self::Local { limiter } => match limiter.check_key_n(&client.to_owned(), n) {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(not_until)) => Err(over(not_until.wait_time_from(clock.now()))),
+                Ok(Err(not_until)) => Err(over(not_until.wait_time_from(TokioClock.now()))),
                 // More than the bucket holds: cannot happen for requests the contract
                 // allows (see LARGEST_REQUEST); refuse as if it were spent.
                 Err(_) => Err(over(Duration::from_secs(1))),

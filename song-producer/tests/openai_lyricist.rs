@@ -161,7 +161,6 @@ async fn a_rate_limit_that_outlasts_the_deadline_fails_at_once() {
         .mount(&server)
         .await;
 
-    let started = Instant::now();
     let error = write_song(
         &lyricist(&server),
         &brief(),
@@ -171,12 +170,14 @@ async fn a_rate_limit_that_outlasts_the_deadline_fails_at_once() {
     .await
     .unwrap_err();
 
+    // The provider's own answer, not the deadline's: had the lyricist begun the 30 s
+    // wait, the deadline would have cut it (DeadlineExceeded), and had it retried, the
+    // stand-in would have seen a second call (`expect(1)`). No clock is read.
     assert!(
         matches!(error, ProviderError::RateLimited { .. }),
         "{error:?}"
     );
     assert_eq!(error.to_status("theme").code(), Code::ResourceExhausted);
-    assert!(started.elapsed() < Duration::from_secs(1));
 }
 
 #[tokio::test]
@@ -228,11 +229,10 @@ async fn a_reply_slower_than_the_deadline_fails_promptly() {
         "{error:?}"
     );
     assert_eq!(error.to_status("theme").code(), Code::DeadlineExceeded);
+    // The deadline, not an earlier give-up; the reply (after 30 s) would have been a
+    // song, so the error itself says the deadline cut the call.
     let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(300) && waited < Duration::from_secs(3),
-        "{waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
 }
 
 #[tokio::test]

@@ -16,7 +16,18 @@ pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
 
 impl CapturedLogs {
     /// Starts capturing.
+    ///
+    /// tracing caches, per call site and for the whole process, whether any subscriber
+    /// wants its events; a site first reached on a thread with no subscriber (another
+    /// test's, in the same test binary) is cached as wanted by none, and this thread's
+    /// subscriber would then never see it. A global subscriber that wants everything
+    /// (a bare registry, which writes nothing) keeps every site asked each time.
     pub fn start() -> (Self, DefaultGuard) {
+        static WANT_EVERYTHING: std::sync::Once = std::sync::Once::new();
+        WANT_EVERYTHING.call_once(|| {
+            // Another global subscriber set first serves as well.
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
         let logs = Self::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -24,7 +35,10 @@ impl CapturedLogs {
             .with_max_level(tracing::Level::DEBUG)
             .with_writer(move || writer.clone())
             .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Sites cached before this subscriber existed are asked again.
+        tracing::callsite::rebuild_interest_cache();
+        (logs, guard)
     }
 
     /// What was logged so far.

@@ -290,17 +290,13 @@ async fn rpcs_beyond_the_hosts_limit_are_refused_at_once_not_queued() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
+    // Refused, not queued: a queued read would wait for a slot and then be served.
     let mut songs = system.songs.clone();
-    let knocked = tokio::time::Instant::now();
     let refused = songs
         .list_songs(ListSongsRequest::default())
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
-    assert!(
-        knocked.elapsed() < Duration::from_secs(1),
-        "refused at once"
-    );
     assert_eq!(
         refused.get_details_retry_info().unwrap().retry_delay,
         Some(Duration::from_secs(1))

@@ -6,18 +6,20 @@ use std::collections::BTreeSet;
 
 use super::{
     repo,
-    up::{as_a_user, one_at_a_time},
+    up::{Ports, as_a_user},
 };
 
 #[test]
 #[ignore = "needs Envoy, grpcurl and release binaries: bin/test runs this"]
 fn bin_bench_measures_everything_and_writes_its_page() {
-    let _ports = one_at_a_time();
+    let (ports, _claim) = Ports::claim();
     let folder = tempfile::tempdir().unwrap();
     let page = folder.path().join("benchmarks.md");
 
     let output = as_a_user(repo().join("bin/bench"))
         .current_dir(repo())
+        .envs(ports.variables())
+        .env("SUPERSTAR_RUN_DIR", folder.path().join("up"))
         .env("BENCH_DURATION_MS", "1000")
         .env("BENCH_WARMUP_MS", "1000")
         .env("BENCH_CONCURRENCY", "1 4")

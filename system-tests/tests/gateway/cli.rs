@@ -15,18 +15,25 @@ use super::{
     up::{ALICE, BOB, Up, prints_songs_as_written},
 };
 
-/// The release binary bin/test builds (`cargo build --release -p superstar-cli`).
+/// The `superstar` binary bin/test builds, with the profile it builds the system's with.
 fn superstar() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"));
-    let binary = target.join("release/superstar");
+    let binary = super::built("superstar");
     assert!(
         binary.is_file(),
-        "{} is missing: bin/test builds it (cargo build --release -p superstar-cli)",
+        "{} is missing: bin/test builds it (cargo build -p superstar-cli)",
         binary.display()
     );
     binary
+}
+
+/// `superstar`, pointed at the system this process runs when one does (its default is
+/// the default port).
+fn superstar_command() -> Command {
+    let mut command = Command::new(superstar());
+    if let Some(system) = super::up::running() {
+        command.env("SUPERSTAR_ENDPOINT", system.url());
+    }
+    command
 }
 
 /// A folder standing for a user's checkout: the repository's `.env` and `certs/`,
@@ -41,7 +48,7 @@ fn checkout() -> tempfile::TempDir {
 
 /// `superstar ARGS` in `folder`, piped.
 fn run_in(folder: &Path, args: &[&str]) -> Output {
-    Command::new(superstar())
+    superstar_command()
         .args(args)
         .current_dir(folder)
         .env_remove("SUPERSTAR_KEY")
@@ -209,7 +216,7 @@ fn the_cli_works_through_envoy() {
     );
 
     // --- Lyrics stream: the first song is out before the last is written ---------------
-    let mut lyrics = Command::new(superstar());
+    let mut lyrics = superstar_command();
     lyrics
         .args([
             "lyrics",
@@ -225,7 +232,7 @@ fn the_cli_works_through_envoy() {
     prints_songs_as_written(lyrics, 3);
 
     // --- Failures: one line each, an exit code per kind ---------------------------------
-    let mut wrong = Command::new(superstar());
+    let mut wrong = superstar_command();
     wrong
         .args(["songs", "list"])
         .current_dir(folder)
@@ -265,7 +272,7 @@ fn the_cli_works_through_envoy() {
 /// `superstar jam` driven as a person would: the first take streams, the prompt comes,
 /// one revision is typed and streams as take 2, Ctrl-D ends the session cleanly.
 fn jam_on_a_terminal(folder: &Path) {
-    let mut command = Command::new(superstar());
+    let mut command = superstar_command();
     command
         .args(["jam", "--genre", "synthwave", "--theme", "a late train"])
         .current_dir(folder)
@@ -318,7 +325,7 @@ fn a_spent_limit_says_when_to_retry_and_spares_another_client() {
     );
     let checkout = checkout();
     let as_client = |key: &str| {
-        let mut command = Command::new(superstar());
+        let mut command = superstar_command();
         command
             .args(["songs", "list"])
             .current_dir(checkout.path())
@@ -358,8 +365,19 @@ fn cargo_install_puts_superstar_on_the_path() {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target"));
+    // With the profile bin/test builds the system with (release when unset).
+    let profile = std::env::var("SUPERSTAR_CARGO_PROFILE").unwrap_or_else(|_| "release".into());
     let output = super::up::as_a_user(PathBuf::from("cargo"))
-        .args(["install", "--locked", "--quiet", "--path", "cli", "--root"])
+        .args([
+            "install",
+            "--locked",
+            "--quiet",
+            "--path",
+            "cli",
+            "--profile",
+            &profile,
+        ])
+        .arg("--root")
         .arg(root.path())
         .current_dir(repo())
         .env("CARGO_TARGET_DIR", &target)

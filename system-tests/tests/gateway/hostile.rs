@@ -27,7 +27,7 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use super::{
     connection_manager, rendered_gateway, repo,
-    up::{ALICE, BOB, GATEWAY, Up, gateway_channel, sh, with_key},
+    up::{ALICE, BOB, Up, gateway, gateway_channel, sh, system, with_key},
 };
 
 const MAX_CONNECTIONS: usize = 1000;
@@ -95,7 +95,7 @@ fn tls_for(alpn: &[u8]) -> TlsConnector {
 }
 
 async fn connect_tls(connector: &TlsConnector) -> std::io::Result<TlsStream<TcpStream>> {
-    let tcp = TcpStream::connect(GATEWAY).await?;
+    let tcp = TcpStream::connect(gateway()).await?;
     let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
     connector.connect(name, tcp).await
 }
@@ -108,7 +108,8 @@ async fn still_open(stream: &mut TlsStream<TcpStream>) -> bool {
         .is_err()
 }
 
-/// A service's metrics, from its own port (outside the gateway).
+/// A service's metrics, from its own port (outside the gateway): the system's
+/// `song_producer_metrics` or `cover_designer_metrics`.
 async fn metrics(port: u16) -> String {
     superstar_system_tests::http_get(([127, 0, 0, 1], port).into(), "/metrics").await
 }
@@ -275,7 +276,7 @@ fn every_client_reads_its_refusal_debian_curl_too() {
 async fn bodies_over_the_limit_are_refused_before_any_service_sees_them() {
     let designed = async || {
         superstar_system_tests::sample(
-            &metrics(9102).await,
+            &metrics(system().ports.cover_designer_metrics).await,
             "grpc_server_started_total",
             &["method=\"DesignCover\""],
         )
@@ -504,12 +505,13 @@ async fn rapid_resets_close_no_connection_others_share() {
                 break;
             };
             client = ready;
-            let request = http::Request::post("https://localhost:8443/grpc.health.v1.Health/Watch")
-                .header("content-type", "application/grpc")
-                .header("te", "trailers")
-                .header("x-api-key", ALICE)
-                .body(())
-                .unwrap();
+            let request =
+                http::Request::post(format!("{}/grpc.health.v1.Health/Watch", system().url()))
+                    .header("content-type", "application/grpc")
+                    .header("te", "trailers")
+                    .header("x-api-key", ALICE)
+                    .body(())
+                    .unwrap();
             let Ok((_response, mut body)) = client.send_request(request, false) else {
                 break;
             };
@@ -633,7 +635,7 @@ async fn made_up_methods_add_no_metric_series() {
             .filter(|line| line.starts_with("grpc_server_started_total{"))
             .count()
     };
-    let before = metrics(9101).await;
+    let before = metrics(system().ports.song_producer_metrics).await;
     let connection = gateway_channel().await;
     let calls = 1000;
     let codes: Vec<Code> = futures::stream::iter(0..calls)
@@ -661,7 +663,7 @@ async fn made_up_methods_add_no_metric_series() {
         "{:?}",
         &codes[..5]
     );
-    let after = metrics(9101).await;
+    let after = metrics(system().ports.song_producer_metrics).await;
     println!(
         "metrics: {calls} made-up methods; series {} before, {} after",
         series(&before),

@@ -35,6 +35,18 @@ fn repo() -> PathBuf {
         .to_owned()
 }
 
+/// One of the workspace's binaries as `bin/test` built it for the system: under
+/// CARGO_TARGET_DIR (or `target/`), in the folder of the cargo profile it names in
+/// SUPERSTAR_CARGO_PROFILE (`release` when unset, as `bin/up` builds).
+fn built(binary: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let profile = std::env::var("SUPERSTAR_CARGO_PROFILE").unwrap_or_else(|_| "release".into());
+    let folder = if profile == "dev" { "debug" } else { &profile };
+    target.join(folder).join(binary)
+}
+
 /// A tool `bin/test` installed and named in the environment (`ENVOY`, `GRPCURL`).
 fn tool(variable: &str) -> PathBuf {
     std::env::var_os(variable)

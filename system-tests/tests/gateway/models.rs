@@ -9,10 +9,7 @@ use wiremock::{
     matchers::{header, method, path},
 };
 
-use super::{
-    repo,
-    up::{KEY, Up, chat_provider, curl, detail, grpcurl, ok, with},
-};
+use super::up::{KEY, Up, chat_provider, curl, detail, grpcurl, ok, with};
 
 const OPENAI_KEY: &str = "sk-e2e-do-not-log-4f2a9c";
 
@@ -119,9 +116,10 @@ fn the_models_answer_through_envoy() {
         "{body}"
     );
 
+    let system = up.system.clone();
     up.stop();
     for service in ["envoy", "song-producer", "cover-designer"] {
-        let log = std::fs::read_to_string(repo().join(format!("data/logs/{service}.log"))).unwrap();
+        let log = system.log(service);
         assert!(
             !log.contains(OPENAI_KEY) && !log.contains(&OPENAI_KEY[..12]),
             "the OpenAI key reached the {service} log"

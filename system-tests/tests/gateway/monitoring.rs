@@ -43,8 +43,10 @@ impl Prometheus {
             )
             .replace(
                 "../../data/run/",
-                &format!("{}/", repo().join("data/run").display()),
+                &format!("{}/", super::up::system().folder.join("run").display()),
             );
+        // Envoy's stats on this system's port.
+        let config = super::up::for_this_system(&config);
         assert!(
             config.contains("scrape_interval: 1s") && config.contains("evaluation_interval: 1s")
         );

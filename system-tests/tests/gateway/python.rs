@@ -9,9 +9,17 @@ use super::{
     up::{KEY, Up, bash, curl, ok, prints_songs_as_written},
 };
 
-/// `.venv/bin/python clients/python/SCRIPT ARGS`, as the client's README runs it.
+/// `.venv/bin/python clients/python/SCRIPT ARGS`, as the client's README runs it, with
+/// the gateway of the system this test runs (the scripts' default is the default port).
 fn python(arguments: &str) -> String {
-    format!(".venv/bin/python clients/python/{arguments}")
+    let port = super::up::system().ports.gateway;
+    let (script, arguments) = arguments.split_once(' ').expect("a script and arguments");
+    let gateway = match script {
+        "example.py" => format!("--endpoint localhost:{port}"),
+        "json_example.py" => format!("--base https://localhost:{port}"),
+        other => panic!("which option names the gateway for {other}?"),
+    };
+    format!(".venv/bin/python clients/python/{script} {gateway} {arguments}")
 }
 
 #[test]

@@ -5,16 +5,13 @@
 
 use std::{
     net::TcpListener,
-    process::Command,
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
 
 use super::{
-    up::{
-        KEY, PORTS, Up, as_a_user, bash, curl, detail, grpcurl, ok, one_at_a_time, sh, streaming,
-    },
+    up::{KEY, Up, as_a_user, bash, curl, detail, grpcurl, ok, sh, streaming, system},
     *,
 };
 
@@ -37,9 +34,8 @@ fn dev_init() -> String {
 #[test]
 #[ignore = "needs the release build: bin/test runs this"]
 fn dev_init_twice_changes_nothing() {
-    // bin/dev_init.sh renders envoy/generated/ from .env: not while a test's bin/up has
-    // rendered it with that test's clients and its Envoy is about to read it.
-    let _system = one_at_a_time();
+    // (bin/dev_init.sh renders envoy/generated/ from .env; each test's bin/up renders
+    // into a folder of its own, so the two never meet.)
     dev_init();
     let snapshot = || -> Vec<(String, Vec<u8>)> {
         let mut files: Vec<_> = std::fs::read_dir(repo().join("certs"))
@@ -93,45 +89,39 @@ fn the_readme_works_through_envoy() {
             ),
         ],
     );
+    // This system's processes, from the pid files bin/up keeps (other tests' systems
+    // run the same binaries).
+    let pid = |name: &str| -> String {
+        std::fs::read_to_string(up.system.pid_file(name))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let profile = std::env::var("SUPERSTAR_CARGO_PROFILE").unwrap_or_else(|_| "release".into());
+    let folder = if profile == "dev" { "debug" } else { &profile };
     for service in ["song-producer", "cover-designer"] {
-        let running = Command::new("pgrep")
-            .args(["-f", &format!("^{target}/release/{service}$")])
-            .output()
-            .unwrap();
+        let command_line = std::fs::read(format!("/proc/{}/cmdline", pid(service))).unwrap();
         assert!(
-            running.status.success(),
-            "bin/up did not run {service} from CARGO_TARGET_DIR"
+            command_line.starts_with(format!("{target}/{folder}/{service}").as_bytes()),
+            "bin/up did not run {service} from CARGO_TARGET_DIR: {}",
+            String::from_utf8_lossy(&command_line)
         );
     }
     // Each process holds only the secrets it needs: the API keys only Envoy's rendered
     // config (not even Envoy's environment), the OpenAI key only the services, whether
     // they came from .env or from bin/up's own environment; the database URLs (the test
     // exports them to bin/up) reach no process under those names.
-    let variables = |pattern: &str| -> Vec<String> {
-        let pid = String::from_utf8(
-            Command::new("pgrep")
-                .args(["-n", "-f", pattern])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap();
-        let environ = std::fs::read(format!("/proc/{}/environ", pid.trim())).unwrap();
+    let variables = |name: &str| -> Vec<String> {
+        let environ = std::fs::read(format!("/proc/{}/environ", pid(name))).unwrap();
         environ
             .split(|byte| *byte == 0)
             .map(|entry| String::from_utf8_lossy(entry).into_owned())
             .filter_map(|entry| Some(entry.split_once('=')?.0.to_owned()))
             .collect()
     };
-    for (process, pattern) in [
-        ("song-producer", format!("^{target}/release/song-producer$")),
-        (
-            "cover-designer",
-            format!("^{target}/release/cover-designer$"),
-        ),
-        ("envoy", "envoy-local.yaml".to_owned()),
-    ] {
-        let names = variables(&pattern);
+    let pids = ["song-producer", "cover-designer", "envoy"].map(pid);
+    for process in ["song-producer", "cover-designer", "envoy"] {
+        let names = variables(process);
         assert!(
             names.iter().any(|name| name == "PATH"),
             "{process}: {names:?}"
@@ -161,9 +151,7 @@ fn the_readme_works_through_envoy() {
         .expect("the response carries the request id")
         .trim()
         .to_owned();
-    let logged = |service: &str| {
-        std::fs::read_to_string(repo().join(format!("data/logs/{service}.log"))).unwrap()
-    };
+    let logged = |service: &str| up.system.log(service);
     for service in ["song-producer", "cover-designer"] {
         let log = logged(service);
         let line = log
@@ -217,7 +205,8 @@ fn the_readme_works_through_envoy() {
         "the tour's albums and streams wrote songs: {spend}"
     );
 
-    for port in [50051, 50052] {
+    let ports = system().ports;
+    for port in [ports.song_producer, ports.cover_designer] {
         let (success, refused) = grpcurl(&format!("localhost:{port} list"));
         assert!(
             !success,
@@ -232,24 +221,26 @@ fn the_readme_works_through_envoy() {
         Some(143),
         "bin/up reports the SIGTERM it handled"
     );
-    for port in PORTS {
+    for port in [
+        ports.gateway,
+        ports.admin,
+        ports.stats,
+        ports.song_producer,
+        ports.cover_designer,
+        ports.song_producer_metrics,
+        ports.cover_designer_metrics,
+    ] {
         assert!(
             TcpListener::bind(("127.0.0.1", port)).is_ok(),
             "port {port} is still taken after SIGTERM"
         );
     }
-    let left = Command::new("pgrep")
-        .args([
-            "-f",
-            &format!("envoy-local.yaml|{target}/release/(song-producer|cover-designer)"),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        left.stdout.is_empty(),
-        "processes left behind: {}",
-        String::from_utf8_lossy(&left.stdout)
-    );
+    for pid in pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} left behind"
+        );
+    }
 }
 
 /// The names of a JSON object's fields, sorted.

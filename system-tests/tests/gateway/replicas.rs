@@ -23,7 +23,6 @@ use superstar_proto::v1::{
 use tonic::{Code, transport::Channel};
 
 use super::up::{Up, gateway_channel, ok, with_key};
-use super::*;
 
 const KEY: &str = "replicas-key-0123456789abcdef";
 
@@ -211,7 +210,7 @@ fn losing_a_replica_loses_nothing() {
 /// `kill -9`s bin/up's replica `name`, then times how long Envoy keeps it in the
 /// cluster's rotation, and how long until the restarted process is back in it.
 fn kill_and_watch(name: &str, cluster: &str, port: u16) -> (Duration, Duration) {
-    let pid_file = repo().join(format!("data/run/{name}.pid"));
+    let pid_file = super::up::system().pid_file(name);
     let pid = std::fs::read_to_string(&pid_file).unwrap();
     let killed = Instant::now();
     // The README's command.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{
     repo, tool,
-    up::{ALICE, BOB, Up, curl, gateway_channel, with_key},
+    up::{ALICE, BOB, Up, curl, gateway_channel, system, with_key},
 };
 
 /// Chromedriver, with a browser whose home has an NSS database trusting our CA.
@@ -192,7 +192,7 @@ async fn the_studio_makes_an_album_in_a_browser() {
     });
     let browser = Browser::start().await;
     let page = &browser.client;
-    page.goto("https://localhost:8443/")
+    page.goto(&format!("{}/", system().url()))
         .await
         .expect("the page loads over trusted TLS");
 
@@ -305,7 +305,9 @@ async fn the_studio_makes_an_album_in_a_browser() {
         .await;
 
     // --- The library, then a song page ----------------------------------------------------
-    page.goto("https://localhost:8443/#/library").await.unwrap();
+    page.goto(&format!("{}/#/library", system().url()))
+        .await
+        .unwrap();
     browser
         .until("the library lists it", &format!("return [...document.querySelectorAll('ol.albums a')].some(a => a.textContent === {title})"), Duration::from_secs(15))
         .await;
@@ -364,7 +366,7 @@ async fn the_studio_says_when_to_retry_and_when_the_provider_is_down() {
     });
     let browser = Browser::start().await;
     let page = &browser.client;
-    page.goto("https://localhost:8443/").await.unwrap();
+    page.goto(&format!("{}/", system().url())).await.unwrap();
     browser.type_into("#key", ALICE).await;
     browser.click("form button").await;
     page.wait()
@@ -395,7 +397,7 @@ async fn the_studio_says_when_to_retry_and_when_the_provider_is_down() {
     };
     let mut said = String::new();
     for attempt in 0..10 {
-        page.goto(&format!("https://localhost:8443/#/library/{attempt}"))
+        page.goto(&format!("{}/#/library/{attempt}", system().url()))
             .await
             .unwrap();
         let script = "const s = document.getElementById('status').textContent; \

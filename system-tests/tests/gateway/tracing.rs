@@ -18,10 +18,7 @@ use opentelemetry_proto::tonic::{
     common::v1::any_value::Value as AnyValue,
 };
 
-use super::{
-    up::{KEY, Up, curl},
-    *,
-};
+use super::up::{KEY, Up, curl};
 
 /// A span as received: the service that sent it, and its ids in hex.
 #[derive(Debug, Clone)]
@@ -145,9 +142,7 @@ fn one_album_is_one_trace_across_envoy_both_services_and_the_models() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    let logs = |service: &str| {
-        std::fs::read_to_string(repo().join(format!("data/logs/{service}.log"))).unwrap()
-    };
+    let logs = |service: &str| up.system.log(service);
     let (song_producer_log, cover_designer_log) = (logs("song-producer"), logs("cover-designer"));
     up.stop();
 

@@ -1,5 +1,10 @@
 //! `bin/up`, running, and the README's commands run against it: what the end-to-end
-//! tests through the real Envoy stand on. One system at a time: its ports are fixed.
+//! tests through the real Envoy stand on.
+//!
+//! Each system runs on a block of ports of its own ([`Ports`]) with its files in a
+//! folder of its own (`SUPERSTAR_RUN_DIR`), so that tests in separate processes (as
+//! cargo-nextest runs them) each run their own system at once. Within one process one
+//! system runs at a time ([`one_at_a_time`]): the helpers below talk to "the" system.
 
 use std::{
     io::{BufRead, BufReader},
@@ -17,8 +22,184 @@ use super::*;
 pub(super) const EXPORT_KEY: &str =
     "export SUPERSTAR_KEY=$(grep ^SUPERSTAR_API_KEYS .env | cut -d: -f2)";
 
-/// The ports bin/up's processes listen on.
-pub(super) const PORTS: [u16; 7] = [8443, 9901, 9902, 50051, 50052, 9101, 9102];
+/// The ports one system listens on: a block of its own, claimed by a lock on a file for
+/// as long as the process holds it (the lock goes with the process, however it ends).
+///
+/// Block N starts at 20000 + 200 N, below Linux's ephemeral ports (32768 and up), so
+/// no connection the OS numbers takes one: the gateway at +0, Envoy's admin and stats
+/// at +1 and +2, the song producer at +10, the cover designer at +11, their metrics at
+/// +12 and +13, and replica N (from 0) of a service at its port + 10 N, as `bin/up`
+/// numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ports {
+    pub gateway: u16,
+    pub admin: u16,
+    pub stats: u16,
+    pub song_producer: u16,
+    pub cover_designer: u16,
+    pub song_producer_metrics: u16,
+    pub cover_designer_metrics: u16,
+}
+
+/// The defaults, as the docs and compose know them.
+pub(super) const DEFAULT_PORTS: Ports = Ports {
+    gateway: 8443,
+    admin: 9901,
+    stats: 9902,
+    song_producer: 50051,
+    cover_designer: 50052,
+    song_producer_metrics: 9101,
+    cover_designer_metrics: 9102,
+};
+
+impl Ports {
+    fn at(base: u16) -> Self {
+        Self {
+            gateway: base,
+            admin: base + 1,
+            stats: base + 2,
+            song_producer: base + 10,
+            cover_designer: base + 11,
+            song_producer_metrics: base + 12,
+            cover_designer_metrics: base + 13,
+        }
+    }
+
+    /// Every port the system may open, its replicas' (up to 10 of each) included.
+    fn all(&self) -> Vec<u16> {
+        let mut all = vec![self.gateway, self.admin, self.stats];
+        for replica in 0..10 {
+            all.extend(
+                [
+                    self.song_producer,
+                    self.cover_designer,
+                    self.song_producer_metrics,
+                    self.cover_designer_metrics,
+                ]
+                .map(|port| port + 10 * replica),
+            );
+        }
+        all
+    }
+
+    /// Claims the first block no other process holds and whose ports are all free; the
+    /// claim lasts as long as the file it returns is open.
+    pub(super) fn claim() -> (Self, std::fs::File) {
+        for block in 0..40 {
+            let base = 20_000 + 200 * block;
+            let path = std::env::temp_dir().join(format!("superstar-test-ports-{base}.lock"));
+            let file = std::fs::File::create(&path)
+                .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+            if file.try_lock().is_err() {
+                continue;
+            }
+            let ports = Self::at(base);
+            if ports
+                .all()
+                .into_iter()
+                .all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+            {
+                return (ports, file);
+            }
+        }
+        panic!("no block of free ports from 20000 to 28000");
+    }
+
+    /// The variables that give `bin/up` (and `bin/bench`) these ports.
+    pub(super) fn variables(&self) -> [(&'static str, String); 7] {
+        [
+            ("GATEWAY_PORT", self.gateway.to_string()),
+            ("GATEWAY_ADMIN_PORT", self.admin.to_string()),
+            ("GATEWAY_STATS_PORT", self.stats.to_string()),
+            ("SONG_PRODUCER_PORT", self.song_producer.to_string()),
+            ("COVER_DESIGNER_PORT", self.cover_designer.to_string()),
+            (
+                "SONG_PRODUCER_METRICS_PORT",
+                self.song_producer_metrics.to_string(),
+            ),
+            (
+                "COVER_DESIGNER_METRICS_PORT",
+                self.cover_designer_metrics.to_string(),
+            ),
+        ]
+    }
+}
+
+/// Where a system runs: its ports and its folder (`SUPERSTAR_RUN_DIR`: `logs/`, `run/`
+/// and `envoy/` under it).
+#[derive(Debug, Clone)]
+pub(super) struct System {
+    pub ports: Ports,
+    pub folder: std::path::PathBuf,
+}
+
+impl System {
+    /// `bin/up`'s log of `name` (`song-producer`, `envoy`, `song-producer-2`, …).
+    pub(super) fn log(&self, name: &str) -> String {
+        let path = self.folder.join(format!("logs/{name}.log"));
+        std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    }
+
+    /// The file holding the pid of `bin/up`'s process `name`.
+    pub(super) fn pid_file(&self, name: &str) -> std::path::PathBuf {
+        self.folder.join(format!("run/{name}.pid"))
+    }
+
+    /// The gateway's address.
+    pub(super) fn gateway(&self) -> std::net::SocketAddr {
+        (std::net::Ipv4Addr::LOCALHOST, self.ports.gateway).into()
+    }
+
+    /// The gateway's URL, as a browser or curl names it.
+    pub(super) fn url(&self) -> String {
+        format!("https://localhost:{}", self.ports.gateway)
+    }
+}
+
+static RUNNING: Mutex<Option<System>> = Mutex::new(None);
+
+/// The system this process runs now (see [`Up`]); `None` when none runs: the helpers
+/// below then speak to the default ports, where compose publishes the gateway.
+pub(super) fn running() -> Option<System> {
+    RUNNING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// The system this process runs now; panics when none does.
+#[track_caller]
+pub(super) fn system() -> System {
+    running().expect("a system runs (Up::start_with)")
+}
+
+/// A command as the docs write it (the default ports, `bin/up`'s default folders), for
+/// the system this process runs, if any: its own ports and folder. The README's
+/// commands are run as written but for this.
+pub(super) fn for_this_system(command: &str) -> String {
+    let Some(system) = running() else {
+        return command.to_owned();
+    };
+    let (from, to) = (DEFAULT_PORTS, system.ports);
+    let mut command = command.to_owned();
+    for host in ["localhost", "127.0.0.1"] {
+        for (default, own) in [
+            (from.gateway, to.gateway),
+            (from.admin, to.admin),
+            (from.stats, to.stats),
+            (from.song_producer, to.song_producer),
+            (from.cover_designer, to.cover_designer),
+            (from.song_producer_metrics, to.song_producer_metrics),
+            (from.cover_designer_metrics, to.cover_designer_metrics),
+        ] {
+            command = command.replace(&format!("{host}:{default}"), &format!("{host}:{own}"));
+        }
+    }
+    let folder = system.folder.display().to_string();
+    command
+        .replace("data/logs/", &format!("{folder}/logs/"))
+        .replace("data/run/", &format!("{folder}/run/"))
+}
 
 /// A command for one of our scripts, run as a user runs it: without the variables cargo
 /// sets for this test, which would make the script's own `cargo build` see a changed
@@ -48,26 +229,31 @@ pub(super) fn one_at_a_time() -> MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `bin/up`, running. One at a time: they listen on the same ports.
+/// `bin/up`, running, on ports and in a folder of its own. One at a time in a process.
 pub(super) struct Up {
     child: Child,
+    /// Where it runs.
+    pub system: System,
+    _ports: std::fs::File,
     _one_at_a_time: MutexGuard<'static, ()>,
 }
 
 impl Up {
     /// Starts `bin/up` with `settings` in its environment (which win over `.env`) and
     /// waits for its `ready` line, printed once every health check passes (it builds
-    /// release binaries first when they are stale).
+    /// its binaries first when they are stale). Its ports are a block of its own, its
+    /// logs, pids and gateway config in `data/up/`.
     pub(super) fn start_with(data: &std::path::Path, settings: &[(&str, &str)]) -> Self {
         let guard = one_at_a_time();
-        for port in PORTS {
-            assert!(
-                TcpListener::bind(("127.0.0.1", port)).is_ok(),
-                "port {port} is taken: is bin/up running already?"
-            );
-        }
+        let (ports, claim) = Ports::claim();
+        let system = System {
+            ports,
+            folder: data.join("up"),
+        };
         let mut child = as_a_user(repo().join("bin/up"))
             .current_dir(repo())
+            .envs(ports.variables())
+            .env("SUPERSTAR_RUN_DIR", &system.folder)
             .env(
                 "SONG_PRODUCER_DATABASE_URL",
                 format!("sqlite://{}/songs.db", data.display()),
@@ -95,13 +281,19 @@ impl Up {
             let left = deadline.saturating_duration_since(Instant::now());
             match received.recv_timeout(left) {
                 Ok(line) if line == "ready" => {
+                    *RUNNING.lock().unwrap_or_else(PoisonError::into_inner) = Some(system.clone());
                     return Self {
                         child,
+                        system,
+                        _ports: claim,
                         _one_at_a_time: guard,
                     };
                 }
                 Ok(_) => continue,
-                Err(_) => panic!("bin/up did not become ready:\n{}", recent_logs(started)),
+                Err(_) => panic!(
+                    "bin/up did not become ready:\n{}",
+                    recent_logs(&system, started)
+                ),
             }
         }
     }
@@ -133,12 +325,12 @@ impl Up {
     }
 }
 
-/// The last lines of each log in data/logs/ written to since `since`: what a failed start
-/// needs to be understood from CI's output alone.
-fn recent_logs(since: std::time::SystemTime) -> String {
+/// The last lines of each of the system's logs written to since `since`: what a failed
+/// start needs to be understood from CI's output alone.
+fn recent_logs(system: &System, since: std::time::SystemTime) -> String {
     let mut said = String::new();
-    let Ok(entries) = std::fs::read_dir(repo().join("data/logs")) else {
-        return "(no data/logs/)".into();
+    let Ok(entries) = std::fs::read_dir(system.folder.join("logs")) else {
+        return format!("(no {}/logs/)", system.folder.display());
     };
     let mut paths: Vec<_> = entries.map_while(Result::ok).map(|e| e.path()).collect();
     paths.sort();
@@ -156,6 +348,7 @@ fn recent_logs(since: std::time::SystemTime) -> String {
 
 impl Drop for Up {
     fn drop(&mut self) {
+        *RUNNING.lock().unwrap_or_else(PoisonError::into_inner) = None;
         if self.child.try_wait().ok().flatten().is_none() {
             let _ = Command::new("kill")
                 .args(["-TERM", &self.child.id().to_string()])
@@ -165,10 +358,11 @@ impl Drop for Up {
     }
 }
 
-/// A README command for bash, run from the repository root after the key's export.
+/// A README command for bash, run from the repository root after the key's export,
+/// against the system this process runs ([`for_this_system`]).
 pub(super) fn bash(command: &str) -> Command {
     let mut bash = Command::new("bash");
-    bash.args(["-c", &format!("{EXPORT_KEY}\n{command}")])
+    bash.args(["-c", &format!("{EXPORT_KEY}\n{}", for_this_system(command))])
         .current_dir(repo());
     bash
 }
@@ -251,12 +445,14 @@ pub(super) const ALICE: &str = "alice-key-0123456789abcdef";
 /// Bob's key, for [`Up::with_alice_and_bob`].
 pub(super) const BOB: &str = "bob-key-0123456789abcdef";
 
-/// The gateway `bin/up` runs.
-pub(super) const GATEWAY: &str = "127.0.0.1:8443";
+/// The gateway of the system this process runs.
+pub(super) fn gateway() -> std::net::SocketAddr {
+    system().gateway()
+}
 
 /// A new gRPC connection to the gateway, trusting the project's CA.
 pub(super) async fn gateway_channel() -> tonic::transport::Channel {
-    superstar_testkit::channel(GATEWAY.parse().unwrap(), &repo().join("certs/ca.pem"), None)
+    superstar_testkit::channel(gateway(), &repo().join("certs/ca.pem"), None)
         .await
         .expect("a TLS connection to the gateway")
 }
