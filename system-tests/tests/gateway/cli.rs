@@ -110,6 +110,7 @@ fn the_cli_works_through_envoy() {
     let line = readme_album_command();
     let output = Command::new("bash")
         .args(["-c", &line])
+        .env("SUPERSTAR_ENDPOINT", super::up::system().url())
         .current_dir(folder)
         .env(
             "PATH",

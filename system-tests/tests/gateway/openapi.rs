@@ -111,7 +111,7 @@ fn the_json_api_keeps_to_its_openapi_document() {
     ));
     let said = ok(&format!(
         "cd {} && SUPERSTAR_KEY=$SUPERSTAR_KEY {}/.venv/bin/python {}/clients/openapi/album.py \
-         --genre synthwave --theme 'night drive' --ca {}/certs/ca.pem",
+         --gateway https://localhost:8443 --genre synthwave --theme 'night drive' --ca {}/certs/ca.pem",
         client.display(),
         repo().display(),
         repo().display(),

@@ -73,7 +73,14 @@ fn losing_a_replica_loses_nothing() {
             ("READ_BURST", "10000"),
         ],
     );
-    for (cluster, port) in [("song_producer", 50061), ("cover_designer", 50062)] {
+    // The second replica of each: its first port + 10, as bin/up numbers them.
+    let ports = up.system.ports;
+    let (second_song_producer, second_cover_designer) =
+        (ports.song_producer + 10, ports.cover_designer + 10);
+    for (cluster, port) in [
+        ("song_producer", second_song_producer),
+        ("cover_designer", second_cover_designer),
+    ] {
         assert!(
             wait_for(|| in_rotation(cluster, port), REJOINS_WITHIN).is_some(),
             "{cluster} replica on {port} never joined"
@@ -121,8 +128,8 @@ fn losing_a_replica_loses_nothing() {
         let mut report = String::new();
         tokio::time::sleep(Duration::from_secs(2)).await; // the load running
         for (name, cluster, port) in [
-            ("song-producer-2", "song_producer", 50061),
-            ("cover-designer-2", "cover_designer", 50062),
+            ("song-producer-2", "song_producer", second_song_producer),
+            ("cover-designer-2", "cover_designer", second_cover_designer),
         ] {
             let (left, rejoined) =
                 tokio::task::spawn_blocking(move || kill_and_watch(name, cluster, port))
