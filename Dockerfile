@@ -21,8 +21,10 @@
 # enough (cache mounts included), and an engine without a registry could not fetch one.
 
 FROM rust:1.95-bookworm AS builder
-# How many compilers run at once (cargo's default: one per core). bin/test passes 1, so
-# that the images build on one core while its tests run on the other.
+# The cargo profile (`release`; bin/test's images are `dev`, the profile its tests and
+# the system they start are compiled with, a fraction of the compile), and how many
+# compilers run at once (cargo's default: one per core).
+ARG SUPERSTAR_CARGO_PROFILE=release
 ARG CARGO_BUILD_JOBS
 WORKDIR /src
 COPY . .
@@ -35,13 +37,15 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     set -eu; \
     [ -n "${CARGO_BUILD_JOBS:-}" ] || unset CARGO_BUILD_JOBS; \
-    cargo build --release --locked --package song-producer --package cover-designer; \
+    profile="${SUPERSTAR_CARGO_PROFILE:-release}"; \
+    folder="$profile"; [ "$folder" != dev ] || folder=debug; \
+    cargo build --profile "$profile" --locked --package song-producer --package cover-designer; \
     host="$(rustc -vV | sed -n 's/^host: //p')"; \
     RUSTFLAGS="-C target-feature=+crt-static" \
-      cargo build --release --locked --target "$host" --package gateway-config; \
+      cargo build --profile "$profile" --locked --target "$host" --package gateway-config; \
     mkdir -p /out; \
-    cp target/release/song-producer target/release/cover-designer \
-       "target/$host/release/gateway-config" /out/
+    cp "target/$folder/song-producer" "target/$folder/cover-designer" \
+       "target/$host/$folder/gateway-config" /out/
 
 # Both services: one binary at /usr/local/bin/service, run from / so that the default
 # `sqlite://data/<service>.db` lands in /data, where compose mounts the data folder.

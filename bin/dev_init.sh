@@ -151,7 +151,7 @@ elif ! docker compose version >/dev/null 2>&1; then
 else
   # Every base image must be here or pullable; if not, this says to run bin/base-images.
   bin/base-images --check
-  # CARGO_BUILD_JOBS, when set, caps the compilers the image build runs at once.
-  docker compose build --build-arg CARGO_BUILD_JOBS
+  # SUPERSTAR_CARGO_PROFILE (release) and CARGO_BUILD_JOBS, when set, reach the build.
+  docker compose build --build-arg SUPERSTAR_CARGO_PROFILE --build-arg CARGO_BUILD_JOBS
   say "ready: docker compose up"
 fi

@@ -560,7 +560,7 @@ fn revise() -> JamRequest {
 
 async fn open_jams_leave_others_reads_working_and_revisions_pay() {
     let connection = gateway_channel().await;
-    let jams = 40;
+    let jams: usize = 40;
     let mut sessions = Vec::new();
     for n in 0..jams {
         let (requests, outbound) = mpsc::channel(4);
@@ -597,6 +597,7 @@ async fn open_jams_leave_others_reads_working_and_revisions_pay() {
     );
 
     // Every session asks for another take at once: far more than the budget left.
+    let asked = tokio::time::Instant::now();
     for (requests, _) in &sessions {
         requests.send(revise()).await.unwrap();
     }
@@ -626,7 +627,13 @@ async fn open_jams_leave_others_reads_working_and_revisions_pay() {
     println!(
         "jams: {jams} open, bob's 20 reads all 200; {revised} revisions made, {refused} refused"
     );
-    assert!(refused >= jams - 10, "{refused} of {jams} refused");
+    // What the budget held (10), and what it refilled (1 a second) while the takes were
+    // written: however slow the machine, the rest were refused.
+    let refilled = asked.elapsed().as_secs() as usize + 1;
+    assert!(
+        refused >= jams.saturating_sub(10 + refilled),
+        "{refused} of {jams} refused, {refilled} calls refilled"
+    );
 }
 
 async fn made_up_methods_add_no_metric_series() {

@@ -19,9 +19,10 @@ use super::up::{ALICE, Up, gateway_channel, ok, with_key};
 /// Where the model server listens (the gateway tests run one at a time).
 const PORT: u16 = 18080;
 
-/// The settings docs/local-models.md gives for llama.cpp's server, and a gateway that
-/// gives up on a model RPC after 60 s (a request over that counts as failed), and
-/// budgets that 20 albums in a row stay within.
+/// The settings docs/local-models.md gives for llama.cpp's server, and budgets that 20
+/// albums in a row stay within. The gateway waits as long as it does for users (180 s):
+/// the model computes on a CPU the other tests share, and how fast it writes is
+/// `bin/bench`'s to say, not a test's.
 fn settings(base_url: &str) -> Vec<(&'static str, &str)> {
     vec![
         ("SUPERSTAR_PROVIDER", "openai"),
@@ -29,7 +30,6 @@ fn settings(base_url: &str) -> Vec<(&'static str, &str)> {
         ("OPENAI_BASE_URL", base_url),
         ("OPENAI_CHAT_MODEL", LLAMA_MODEL),
         ("OPENAI_IMAGE_MODEL", "offline"),
-        ("GATEWAY_MODEL_TIMEOUT_SECS", "60"),
         ("MODEL_RATE_PER_SECOND", "100"),
         ("MODEL_BURST", "100"),
     ]
