@@ -1,6 +1,6 @@
 //! llama.cpp's own OpenAI-compatible server (`llama-server`) with a real small model,
 //! for the tests that prove the lyricist against a local model server (`bin/bench`
-//! starts it the same way).
+//! starts it the same way, at temperature 0).
 //! `bin/lib/llama.sh` builds the server and fetches the model, and names both in
 //! `LLAMA_SERVER` and `LLAMA_MODEL`.
 
@@ -35,10 +35,6 @@ impl LlamaServer {
             .args(["--model", &variable("LLAMA_MODEL"), "--alias", MODEL])
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--ctx-size", "4096", "--parallel", "2", "--threads", "2"])
-            // Temperature 0, as bin/bench runs it: the same prompt gets the same reply on
-            // every run, so a reply that breaks a test breaks it every time, not one run
-            // in ten.
-            .args(["--temp", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
