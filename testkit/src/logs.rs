@@ -25,7 +25,7 @@ impl CapturedLogs {
     pub fn start() -> (Self, DefaultGuard) {
         static WANT_EVERYTHING: std::sync::Once = std::sync::Once::new();
         WANT_EVERYTHING.call_once(|| {
-            // Another global subscriber set first serves as well.
+            // Fails only when a global subscriber is set already: this binary's own.
             let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
         });
         let logs = Self::default();

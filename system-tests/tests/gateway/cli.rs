@@ -367,7 +367,7 @@ fn cargo_install_puts_superstar_on_the_path() {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target"));
     // With the profile bin/test builds the system with (release when unset).
-    let profile = std::env::var("SUPERSTAR_CARGO_PROFILE").unwrap_or_else(|_| "release".into());
+    let profile = super::cargo_profile();
     let output = super::up::as_a_user(PathBuf::from("cargo"))
         .args([
             "install",

@@ -630,6 +630,7 @@ async fn open_jams_leave_others_reads_working_and_revisions_pay() {
     // What the budget held (10), and what it refilled (1 a second) while the takes were
     // written: however slow the machine, the rest were refused.
     let refilled = asked.elapsed().as_secs() as usize + 1;
+    assert!(refused > 0, "no take of {jams} was refused");
     assert!(
         refused >= jams.saturating_sub(10 + refilled),
         "{refused} of {jams} refused, {refilled} calls refilled"

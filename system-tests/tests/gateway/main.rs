@@ -42,9 +42,21 @@ fn built(binary: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target"));
-    let profile = std::env::var("SUPERSTAR_CARGO_PROFILE").unwrap_or_else(|_| "release".into());
-    let folder = if profile == "dev" { "debug" } else { &profile };
-    target.join(folder).join(binary)
+    target.join(profile_folder()).join(binary)
+}
+
+/// The cargo profile `bin/test` builds the system with: SUPERSTAR_CARGO_PROFILE, or
+/// `release` (as `bin/up` builds) when unset.
+fn cargo_profile() -> String {
+    std::env::var("SUPERSTAR_CARGO_PROFILE").unwrap_or_else(|_| "release".into())
+}
+
+/// The folder of that profile under the target folder (`dev`'s is `debug`).
+fn profile_folder() -> String {
+    match cargo_profile().as_str() {
+        "dev" => "debug".into(),
+        profile => profile.into(),
+    }
 }
 
 /// A tool `bin/test` installed and named in the environment (`ENVOY`, `GRPCURL`).

@@ -97,8 +97,7 @@ fn the_readme_works_through_envoy() {
             .trim()
             .to_owned()
     };
-    let profile = std::env::var("SUPERSTAR_CARGO_PROFILE").unwrap_or_else(|_| "release".into());
-    let folder = if profile == "dev" { "debug" } else { &profile };
+    let folder = profile_folder();
     for service in ["song-producer", "cover-designer"] {
         let command_line = std::fs::read(format!("/proc/{}/cmdline", pid(service))).unwrap();
         assert!(
