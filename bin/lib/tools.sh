@@ -131,3 +131,18 @@ ensure_prometheus() {
   PROMTOOL="$(command -v promtool)"
   export PROMETHEUS PROMTOOL
 }
+
+# Installs Debian's libfaketime and exports SUPERSTAR_LIBFAKETIME, the library the tests
+# preload to run a replica on a wall clock of its own (clocks that disagree).
+ensure_faketime() {
+  local library
+  library="$(dpkg -L libfaketime 2>/dev/null | grep '/libfaketime.so.1$' | head -n 1 || true)"
+  if [ -z "$library" ]; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends libfaketime >/dev/null
+    library="$(dpkg -L libfaketime | grep '/libfaketime.so.1$' | head -n 1)"
+  fi
+  export SUPERSTAR_LIBFAKETIME="$library"
+}

@@ -24,9 +24,9 @@ pub enum Error {
     /// The request id cannot be used, or its first request's reply not read.
     #[error(transparent)]
     RequestId(#[from] IdempotencyError),
-    /// The order was withdrawn while it was painted.
+    /// The order's claim was lost while it was painted: withdrawn, or its lease lapsed.
     #[error(transparent)]
-    Withdrawn(#[from] ClaimError),
+    Claim(#[from] ClaimError),
     /// The database failed.
     #[error("storage failed: {0}")]
     Storage(#[from] sqlx::Error),
@@ -40,14 +40,14 @@ impl From<Error> for Status {
                 errors::error(Code::NotFound, "COVER_NOT_FOUND", error.to_string())
             }
             Error::RequestId(error) => error.to_status(),
-            Error::Withdrawn(ClaimError::Lost) => {
+            Error::Claim(ClaimError::Lost) => {
                 errors::error(Code::Aborted, "CLAIM_LOST", error.to_string())
             }
             // The description is what the client wrote into the prompt.
             Error::Paint(PaintError::Provider(provider)) => provider.to_status("description"),
             Error::Paint(PaintError::Failed(_))
             | Error::Storage(_)
-            | Error::Withdrawn(ClaimError::Storage(_)) => {
+            | Error::Claim(ClaimError::Storage(_)) => {
                 // The details are for the operator, not the client.
                 tracing::error!(error = %error, "request failed");
                 errors::error(Code::Internal, "INTERNAL", "internal error")

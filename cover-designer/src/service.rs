@@ -15,7 +15,7 @@ use superstar_server::{
     calls::call_context::CallContext,
     serve::request_fields::{InvalidField, resource_id},
     serve::usage::Usage,
-    storage::idempotency::{Begun, RequestId, RequestIds, RequestKey},
+    storage::idempotency::{Begun, Claim, RequestId, RequestIds, RequestKey},
 };
 use tonic::{Request, Response, Status};
 
@@ -71,15 +71,17 @@ impl CoverDesigner for CoverDesignerService {
             Begun::Replay(cover) => return Ok(Response::new(cover)),
             Begun::Fresh(claim) => claim,
         };
-        let painting = self
-            .painter
-            .paint(
-                &brief,
-                context.give_up_at(),
-                &self.usage.meter(context.client(), self.painter.model()),
-            )
-            .await
-            .map_err(Error::from)?;
+        // Painted while the claim holds: a claim lost meanwhile stops the provider's
+        // calls at once, so that another replica taking the order over is the only one
+        // paying for it.
+        let meter = self.usage.meter(context.client(), self.painter.model());
+        let painting = Claim::guard(
+            claim.as_ref(),
+            self.painter.paint(&brief, context.give_up_at(), &meter),
+        )
+        .await
+        .map_err(Error::from)?
+        .map_err(Error::from)?;
         let cover = self
             .store
             .insert(&brief, &painting, self.painter.model(), claim)

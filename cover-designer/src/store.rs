@@ -100,7 +100,7 @@ impl CoverStore {
     /// made, if any, is deleted in the same transaction.
     pub async fn withdraw(&self, client: &str, id: RequestId) -> Result<Option<Uuid>, Error> {
         let mut tx = self.db.writes().begin().await?;
-        let made = match idempotency::withdraw(&mut tx, client, id).await? {
+        let made = match idempotency::withdraw(&self.db, &mut tx, client, id).await? {
             Some(reply) => Some(Cover::decode(reply.as_slice()).map_err(sqlx_decode)?),
             None => None,
         };

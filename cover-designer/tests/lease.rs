@@ -1,13 +1,19 @@
-//! A request id's claim outlives no holder: two real `cover-designer` processes share
-//! one database, the one painting an order is killed with `kill -9`, and the client's
-//! retry on the other completes the order, once.
+//! A request id's claim outlives no holder, and an order is paid for once: two real
+//! `cover-designer` processes share one database; the one painting an order is killed
+//! with `kill -9`, or loses its database connection for longer than a lease, or the
+//! other's clock runs ahead; the client's retry on the other gets the order painted by
+//! one provider call run to completion.
 
 use std::{process::Command, time::Duration};
 
 use sqlx::{Connection, Row, SqliteConnection};
 use superstar_proto::v1::{DesignCoverRequest, cover_designer_client::CoverDesignerClient};
 use superstar_server::storage::{db, idempotency::LEASE};
-use superstar_testkit::{ServiceProcess, TestCa, channel, openai, wait_until_serving};
+use superstar_testkit::{
+    ServiceProcess, SlowProvider, StallingProxy, TestCa, channel, faketime, openai, postgres_addr,
+    postgres_through, scratch_postgres, wait_until_serving,
+};
+use tonic::Code;
 use tonic::transport::Channel;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -17,6 +23,14 @@ use wiremock::{
 const REQUEST_ID: &str = "3f0c2a9e-5b1d-4c7a-9e2f-8d6b4a1c0e57";
 
 fn replica(ca: &TestCa, database: &str, provider: &MockServer) -> ServiceProcess {
+    ServiceProcess::spawn(replica_command(
+        ca,
+        database,
+        &format!("{}/v1", provider.uri()),
+    ))
+}
+
+fn replica_command(ca: &TestCa, database: &str, provider: &str) -> Command {
     let server = ca.issue("cover-designer");
     let mut command = Command::new(env!("CARGO_BIN_EXE_cover-designer"));
     command
@@ -29,11 +43,11 @@ fn replica(ca: &TestCa, database: &str, provider: &MockServer) -> ServiceProcess
         .env("TLS_CA", &server.ca)
         .env("SUPERSTAR_PROVIDER", "openai")
         .env("OPENAI_API_KEY", "sk-lease-test")
-        .env("OPENAI_BASE_URL", format!("{}/v1", provider.uri()))
+        .env("OPENAI_BASE_URL", provider)
         .env("OPENAI_IMAGE_MODEL", openai::IMAGE_MODEL)
         .env("OPENAI_MAX_ATTEMPTS", "1")
         .env("RUST_LOG", "info");
-    ServiceProcess::spawn(command)
+    command
 }
 
 async fn client(ca: &TestCa, process: &ServiceProcess) -> CoverDesignerClient<Channel> {
@@ -157,4 +171,104 @@ async fn a_killed_holder_loses_its_claim_and_the_retry_on_another_replica_paints
     let replayed = to_second.design_cover(order()).await.unwrap().into_inner();
     assert_eq!(replayed.id, cover.id);
     assert_eq!(provider_calls(&provider).await, 2);
+}
+
+/// A provider whose every painting takes `takes`, counting those read to the end.
+async fn slow_painter(takes: Duration) -> SlowProvider {
+    SlowProvider::start(
+        openai::image_reply_body(&openai::png(64, 64), "a lighthouse"),
+        takes,
+    )
+    .await
+}
+
+/// Waits until `provider` has begun `count` replies.
+async fn painting_begun(provider: &SlowProvider, count: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while provider.begun() < count {
+        assert!(tokio::time::Instant::now() < deadline, "never painted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A replica whose clock runs 10 s ahead (libfaketime) sees the same lease as the
+/// others: the database's clock decides, so a live holder's order is waited for, not
+/// painted a second time.
+#[tokio::test]
+#[ignore = "needs PostgreSQL and libfaketime: bin/test runs this"]
+async fn a_replica_whose_clock_runs_ahead_waits_for_a_live_claim() {
+    let ca = TestCa::new("lease CA");
+    let database = scratch_postgres().await;
+    // Longer than a lease: the holder renews it while it paints.
+    let provider = slow_painter(LEASE + Duration::from_secs(2)).await;
+    let first = ServiceProcess::spawn(replica_command(&ca, &database, &provider.base_url()));
+    let mut ahead = replica_command(&ca, &database, &provider.base_url());
+    faketime(&mut ahead, "+10s");
+    let ahead = ServiceProcess::spawn(ahead);
+    let mut to_first = client(&ca, &first).await;
+    let mut to_ahead = client(&ca, &ahead).await;
+
+    let painting = tokio::spawn(async move { to_first.design_cover(order()).await });
+    painting_begun(&provider, 1).await;
+    let repeat = to_ahead
+        .design_cover(order())
+        .await
+        .expect("the repeat waits for the first painting")
+        .into_inner();
+    let cover = painting
+        .await
+        .unwrap()
+        .expect("the first painting")
+        .into_inner();
+
+    assert_eq!(repeat.id, cover.id, "the repeat is the first order's cover");
+    assert_eq!(provider.begun(), 1, "the order was painted twice");
+    assert_eq!(provider.completed(), 1);
+}
+
+/// A holder whose database stops answering for longer than a lease cannot prove its
+/// claim: it stops painting and answers ABORTED before the lease lapses, and the retry
+/// on another replica paints the order: one provider call runs to the end.
+// Threads of its own: the proxy serves the holder while the test waits on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: bin/test runs this"]
+async fn a_holder_that_cannot_renew_stops_painting_and_another_replica_takes_over() {
+    let ca = TestCa::new("lease CA");
+    let database = scratch_postgres().await;
+    let proxy = StallingProxy::start(postgres_addr(&database)).await;
+    let provider = slow_painter(LEASE + Duration::from_secs(4)).await;
+    let holder = ServiceProcess::spawn(replica_command(
+        &ca,
+        &postgres_through(&database, proxy.addr()),
+        &provider.base_url(),
+    ));
+    let other = ServiceProcess::spawn(replica_command(&ca, &database, &provider.base_url()));
+    let mut to_holder = client(&ca, &holder).await;
+    let mut to_other = client(&ca, &other).await;
+
+    let abandoned = tokio::spawn(async move { to_holder.design_cover(order()).await });
+    painting_begun(&provider, 1).await;
+    proxy.stall();
+    let retried = to_other
+        .design_cover(order())
+        .await
+        .expect("the retry paints the order")
+        .into_inner();
+
+    let lost = abandoned
+        .await
+        .unwrap()
+        .expect_err("the holder cannot have stored the cover");
+    assert_eq!(lost.code(), Code::Aborted, "{lost:?}");
+    assert!(lost.message().contains("lost its claim"), "{lost:?}");
+    assert_eq!(provider.begun(), 2);
+    assert_eq!(
+        provider.completed(),
+        1,
+        "a painting nobody keeps was paid for"
+    );
+    proxy.resume();
+    let replayed = to_other.design_cover(order()).await.unwrap().into_inner();
+    assert_eq!(replayed.id, retried.id);
+    assert_eq!(provider.begun(), 2);
 }

@@ -444,6 +444,39 @@ fn streams_go_to_a_cluster_with_a_budget_of_its_own() {
 
 /// A JSON body is read (64 KiB at most) before the key is checked, so that every client
 /// reads its 401; the buffer is the JSON requests' alone (every gRPC route turns it off).
+/// A client's name comes from its key alone: whatever `x-superstar-client` a request
+/// brings is dropped before the key check, the first filter, and client names that
+/// YAML would read as something else stay strings.
+#[test]
+fn nobody_names_their_own_client() {
+    let config = parsed(&settings(), Profile::Local);
+    let first = &connection_manager(&config)["http_filters"][0];
+    assert_eq!(first["name"], "envoy.filters.http.header_mutation");
+    assert_eq!(
+        first["typed_config"]["mutations"]["request_mutations"][0]["remove"],
+        "x-superstar-client"
+    );
+    let odd = settings_with(&[(
+        "SUPERSTAR_API_KEYS",
+        "true:key-of-true-0123456789,null:key-of-null-0123456789,123:key-of-123-0123456789",
+    )]);
+    let config = parsed(&odd, Profile::Local);
+    let credentials =
+        http_filter(&config, "envoy.filters.http.api_key_auth")["typed_config"]["credentials"]
+            .as_array()
+            .unwrap();
+    let names: Vec<&Value> = credentials.iter().map(|entry| &entry["client"]).collect();
+    assert_eq!(names, ["true", "null", "123"]);
+    let limited: Vec<&Value> =
+        http_filter(&config, "envoy.filters.http.local_ratelimit")["typed_config"]["descriptors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|descriptor| &descriptor["entries"][1]["value"])
+            .collect();
+    assert_eq!(limited, ["true", "true", "null", "null", "123", "123"]);
+}
+
 #[test]
 fn a_json_body_is_read_within_its_limit_before_the_key_is_checked() {
     let config = parsed(&settings(), Profile::Local);
@@ -457,6 +490,7 @@ fn a_json_body_is_read_within_its_limit_before_the_key_is_checked() {
     assert_eq!(
         names,
         [
+            "envoy.filters.http.header_mutation",
             "envoy.filters.http.buffer",
             "envoy.filters.http.api_key_auth",
             "envoy.filters.http.grpc_json_transcoder",
@@ -464,9 +498,9 @@ fn a_json_body_is_read_within_its_limit_before_the_key_is_checked() {
             "envoy.filters.http.router"
         ]
     );
-    assert_eq!(filters[0]["typed_config"]["max_request_bytes"], 65536);
+    assert_eq!(filters[1]["typed_config"]["max_request_bytes"], 65536);
     assert_eq!(
-        filters[2]["typed_config"]["max_request_body_size"], 65536,
+        filters[3]["typed_config"]["max_request_body_size"], 65536,
         "the transcoder's limit is the buffer's"
     );
     let routes = connection_manager(&config)["route_config"]["virtual_hosts"][0]["routes"]

@@ -23,6 +23,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest provider message kept for logs.
 const MAX_DETAIL: usize = 300;
 
+/// The most of an error reply's body that is read: OpenAI's errors are a few hundred
+/// bytes; a proxy's error page or a misbehaving server may send any amount, and only
+/// the first [`MAX_DETAIL`] characters of its message are kept.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
 /// A non-2xx reply from the provider.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("HTTP {status}")]
@@ -41,12 +46,17 @@ pub(super) struct HttpFailure {
 }
 
 /// A client for `base_url` whose transport is [`Transport`].
+///
+/// Building the HTTP client fails only when its TLS backend cannot start, a broken
+/// build rather than a setting: the process stops there with the reason. (A default
+/// client instead would have no connect timeout, and a call to an unreachable provider
+/// would wait out the caller's whole deadline.)
 pub(super) fn client(api_key: &str, base_url: &str) -> Client<OpenAIConfig> {
     install_crypto_provider();
     let http = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
-        .unwrap_or_default();
+        .unwrap_or_else(|error| panic!("the HTTP client for the model provider: {error}"));
     let config = OpenAIConfig::new()
         .with_api_key(api_key)
         .with_api_base(base_url);
@@ -95,10 +105,20 @@ impl Service<HttpRequestFactory> for Transport {
 }
 
 impl HttpFailure {
-    async fn read(response: reqwest::Response) -> Self {
+    async fn read(mut response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.unwrap_or_default();
+        // At most MAX_ERROR_BODY bytes, however long the body (or its claimed length).
+        let mut body = Vec::new();
+        while body.len() < MAX_ERROR_BODY {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = MAX_ERROR_BODY - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
         let (code, kind, message) = match serde_json::from_slice::<WrappedError>(&body) {
             Ok(wrapped) => (
                 wrapped.error.code,

@@ -142,3 +142,62 @@ async fn a_rate_limit_carries_the_wait_it_asked_for_in_milliseconds_first_then_s
         "only rate limits carry a wait"
     );
 }
+
+/// An error reply whose body never ends (a proxy's stream, a broken server): the call
+/// fails with the reply's status after reading a bounded part of it, and the client
+/// hangs up instead of reading on.
+#[tokio::test]
+async fn an_endless_error_body_is_read_only_in_part() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// What the server offers: far more than any error deserves.
+    const OFFERED: usize = 256 * 1024 * 1024;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let written = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let written = written.clone();
+        tokio::spawn(async move {
+            let (mut connection, _) = listener.accept().await.unwrap();
+            let mut request = [0; 4096];
+            let _ = connection.read(&mut request).await;
+            connection
+                .write_all(
+                    b"HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n\r\n",
+                )
+                .await
+                .unwrap();
+            let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+            while written.load(Ordering::SeqCst) < OFFERED {
+                if connection.write_all(chunk.as_bytes()).await.is_err() {
+                    return; // the client hung up
+                }
+                written.fetch_add(64 * 1024, Ordering::SeqCst);
+            }
+            let _ = connection.write_all(b"0\r\n\r\n").await;
+        })
+    };
+    let client =
+        OpenAiSettings::new("sk-abcdef-123456-wxyz", &format!("http://{addr}"), "m").client();
+    let request = CreateChatCompletionRequest {
+        model: "m".into(),
+        ..Default::default()
+    };
+    let error = ProviderError::from(client.chat().create(request).await.expect_err("a 500"));
+    assert_eq!(
+        error.to_status("theme").code(),
+        Code::Unavailable,
+        "{error:?}"
+    );
+    server.await.unwrap();
+    let written = written.load(Ordering::SeqCst);
+    assert!(
+        written < OFFERED / 8,
+        "the client read {} MiB of an error body",
+        written / (1024 * 1024)
+    );
+}

@@ -48,3 +48,12 @@ pub fn retry_later(reason: &str, message: impl Into<String>, retry_after: Durati
 fn info(reason: &str) -> ErrorDetails {
     ErrorDetails::with_error_info(reason, DOMAIN, HashMap::new())
 }
+
+/// The `ErrorInfo` reason of a status one of our services sent, if it carries one.
+pub fn reason(status: &Status) -> Option<String> {
+    status
+        .get_error_details()
+        .error_info()
+        .filter(|info| info.domain == DOMAIN)
+        .map(|info| info.reason.clone())
+}

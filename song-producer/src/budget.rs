@@ -19,8 +19,9 @@
 //! client, the theoretical time its next call may arrive, pushed forward by each call.
 //! - A single process (SQLite) keeps them in memory, in [`governor`]'s keyed limiter.
 //! - Replicas sharing PostgreSQL keep them in its `model_budgets` table, one row per
-//!   client, checked and pushed forward in one statement per request, so that a client
-//!   whose requests the gateway spreads over N replicas still has one budget, not N.
+//!   client, checked and pushed forward in one statement per request, on the
+//!   database's clock, so that a client whose requests the gateway spreads over N
+//!   replicas still has one budget, not N, however their clocks disagree.
 //!
 //! Clients are the gateway's configured ones, so either holds a handful of entries.
 
@@ -30,7 +31,7 @@ use governor::{
     Quota, RateLimiter, clock::Clock, middleware::NoOpMiddleware,
     state::keyed::DefaultKeyedStateStore,
 };
-use superstar_server::storage::db::{Database, now_micros};
+use superstar_server::storage::db::Database;
 
 use crate::{domain::SongsCount, error::Error};
 
@@ -160,7 +161,6 @@ impl ModelBudget {
                 call_micros,
                 capacity_micros,
             } => {
-                let now = now_micros();
                 let cost = call_micros * i64::from(calls);
                 if cost > *capacity_micros {
                     // More than the bucket holds, as above.
@@ -168,16 +168,18 @@ impl ModelBudget {
                 }
                 // The client's time moves to max(its time, now) + cost, unless that
                 // would put it more than the bucket's capacity ahead of now: then the
-                // row is left alone and nothing comes back.
-                let spent: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO model_budgets (client, tat) VALUES ($1, $2 + $3) \
+                // row is left alone and nothing comes back. "Now" is the database's,
+                // one clock for every replica (a replica whose clock ran ahead would
+                // push the client's time past what the others allow).
+                let spent: Option<i64> = sqlx::query_scalar(&format!(
+                    "INSERT INTO model_budgets (client, tat) VALUES ($1, {now} + $2) \
                      ON CONFLICT (client) DO UPDATE \
-                     SET tat = GREATEST(model_budgets.tat, $2) + $3 \
-                     WHERE GREATEST(model_budgets.tat, $2) + $3 - $4 <= $2 \
+                     SET tat = GREATEST(model_budgets.tat, {now}) + $2 \
+                     WHERE GREATEST(model_budgets.tat, {now}) + $2 - $3 <= {now} \
                      RETURNING tat",
-                )
+                    now = database.now()
+                ))
                 .bind(client)
-                .bind(now)
                 .bind(cost)
                 .bind(*capacity_micros)
                 .fetch_optional(database.writes())
@@ -185,11 +187,13 @@ impl ModelBudget {
                 if spent.is_some() {
                     return Ok(());
                 }
-                let tat: i64 =
-                    sqlx::query_scalar("SELECT tat FROM model_budgets WHERE client = $1")
-                        .bind(client)
-                        .fetch_one(database.reads())
-                        .await?;
+                let (tat, now): (i64, i64) = sqlx::query_as(&format!(
+                    "SELECT tat, {} FROM model_budgets WHERE client = $1",
+                    database.now()
+                ))
+                .bind(client)
+                .fetch_one(database.reads())
+                .await?;
                 let wait = tat.max(now) + cost - capacity_micros - now;
                 Err(over(Duration::from_micros(
                     u64::try_from(wait).unwrap_or(0),

@@ -5,9 +5,10 @@
 //! so the cover designer logs under the same id, counts the image to the client and
 //! stops when nobody waits any more.
 //!
-//! Every cover is ordered under a fresh `request_id`, so that an album that fails after
-//! ordering it can [`withdraw`](CoverClient::withdraw) the order: whether the cover was
-//! stored, is still being painted, or the answer was lost on the way back.
+//! Every cover is ordered under a `request_id` of its own (fresh, or derived from the
+//! album's own request id: see `Studio::order_cover`), so that an album that fails
+//! after ordering it can [`withdraw`](CoverClient::withdraw) the order: whether the
+//! cover was stored, is still being painted, or the answer was lost on the way back.
 //!
 //! Calls are spread over every healthy cover designer replica (see
 //! [`superstar_server::calls::balance`]). Because an order carries its request id, ordering is

@@ -52,6 +52,21 @@ pub struct NewAlbum<'a> {
     pub songs: &'a [NewSong<'a>],
 }
 
+/// Why [`SongStore::insert_album`] gives no album.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    /// Nothing was stored: the transaction failed or rolled back before COMMIT, or
+    /// COMMIT failed and the album is not there.
+    #[error(transparent)]
+    NotStored(#[from] ClaimError),
+    /// The deadline came before COMMIT: rolled back, nothing stored.
+    #[error("the deadline passed before the album was stored")]
+    Deadline,
+    /// COMMIT failed and the database cannot say whether the album is stored.
+    #[error("the album's commit failed and whether it is stored is unknown: {0}")]
+    Unknown(sqlx::Error),
+}
+
 /// One page of songs and where the next one starts.
 #[derive(Debug, Clone)]
 pub struct SongPage {
@@ -101,38 +116,67 @@ impl SongStore {
 
     /// Stores an album and all its songs, or nothing. With a `claim`, the album is also
     /// its request id's reply, in the same transaction.
+    ///
+    /// The `deadline` bounds everything before COMMIT (a transaction dropped then rolls
+    /// back: nothing stored), and never COMMIT itself: cut while in flight, a COMMIT may
+    /// still land, and the caller would be told "not stored" of a stored album. A
+    /// COMMIT that fails is looked up: the album is there (its answer), or it is not, or,
+    /// when the database cannot say, [`InsertError::Unknown`].
     pub async fn insert_album(
         &self,
         album: &NewAlbum<'_>,
         claim: Option<Claim>,
-    ) -> Result<Album, ClaimError> {
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Album, InsertError> {
         let _span = telemetry::transaction("insert_album");
         let id = Uuid::now_v7();
         let create_time = db::now_micros();
-        let mut tx = self.db.writes().begin().await?;
-        sqlx::query("INSERT INTO albums (id, title, genre, theme, cover, create_time) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id.to_string())
-            .bind(album.title)
-            .bind(album.genre)
-            .bind(album.theme)
-            .bind(album.cover.encode_to_vec())
-            .bind(create_time)
-            .execute(&mut *tx)
-            .await?;
-        let songs = insert_songs(&mut *tx, album.songs, Some(id), create_time).await?;
-        let stored = Album {
-            id: id.to_string(),
-            title: album.title.to_owned(),
-            genre: album.genre.to_owned(),
-            theme: album.theme.to_owned(),
-            songs,
-            cover: Some(album.cover.clone()),
-            create_time: Some(db::timestamp(create_time)),
+        let before_commit = async {
+            let mut tx = self.db.writes().begin().await?;
+            sqlx::query("INSERT INTO albums (id, title, genre, theme, cover, create_time) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id.to_string())
+                .bind(album.title)
+                .bind(album.genre)
+                .bind(album.theme)
+                .bind(album.cover.encode_to_vec())
+                .bind(create_time)
+                .execute(&mut *tx)
+                .await?;
+            let songs = insert_songs(&mut *tx, album.songs, Some(id), create_time).await?;
+            let stored = Album {
+                id: id.to_string(),
+                title: album.title.to_owned(),
+                genre: album.genre.to_owned(),
+                theme: album.theme.to_owned(),
+                songs,
+                cover: Some(album.cover.clone()),
+                create_time: Some(db::timestamp(create_time)),
+            };
+            if let Some(claim) = &claim {
+                claim.complete(&mut tx, &stored).await?;
+            }
+            Ok::<_, ClaimError>((tx, stored))
         };
-        if let Some(claim) = &claim {
-            claim.complete(&mut tx, &stored).await?;
+        let (tx, stored) = match deadline {
+            None => before_commit.await,
+            Some(deadline) => tokio::time::timeout_at(deadline, before_commit)
+                .await
+                .map_err(|_| InsertError::Deadline)?,
         }
-        tx.commit().await?;
+        .map_err(InsertError::NotStored)?;
+        if let Err(error) = tx.commit().await {
+            let found = sqlx::query("SELECT 1 FROM albums WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(self.db.writes())
+                .await;
+            match found {
+                Ok(None) => return Err(InsertError::NotStored(error.into())),
+                Ok(Some(_)) => {
+                    tracing::warn!(%error, "the album's commit reported an error, yet the album is stored")
+                }
+                Err(_) => return Err(InsertError::Unknown(error)),
+            }
+        }
         if let Some(claim) = claim {
             claim.settle();
         }

@@ -9,14 +9,18 @@
 use std::sync::Arc;
 
 use futures::{Stream, StreamExt, TryStreamExt, stream};
-use superstar_proto::v1::{
-    Album, Cover, DesignCoverRequest, JamReply, JamRequest, Song, album_progress, jam_reply::Event,
+use superstar_proto::{
+    errors,
+    v1::{
+        Album, Cover, DesignCoverRequest, JamReply, JamRequest, Song, album_progress,
+        jam_reply::Event,
+    },
 };
 use superstar_server::{
     calls::call_context::CallContext,
     serve::request_fields::InvalidField,
     serve::usage::{Meter, Usage},
-    storage::idempotency::{Begun, Claim, RequestId, RequestIds, RequestKey},
+    storage::idempotency::{Begun, Claim, ClaimError, RequestId, RequestIds, RequestKey},
 };
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
@@ -28,7 +32,7 @@ use crate::{
     domain::{AlbumPlan, JamAction, Revision, SongBrief, WrittenSong},
     error::Error,
     lyricist::{Lyricist, LyricsError, Progress, write_song, write_with_progress},
-    store::{NewAlbum, NewSong, SongStore},
+    store::{InsertError, NewAlbum, NewSong, SongStore},
 };
 
 /// How many songs of one album are written at the same time: enough to overlap model
@@ -39,6 +43,13 @@ const CONCURRENT_SONGS: usize = 4;
 /// each track once written, then the cover. Unbounded, since an album has at most 11
 /// steps; a receiver that went away is no error (the album is still made or undone).
 pub type AlbumSteps = tokio::sync::mpsc::UnboundedSender<album_progress::Event>;
+
+/// Why an album whose cover was ordered has no answer: it is known not stored (so the
+/// cover order is withdrawn), or its COMMIT failed and nobody can tell (so it is not).
+enum AlbumNotStored {
+    Known(Error),
+    Unknown(sqlx::Error),
+}
 
 /// The song producer's use cases. Cheap to clone: clones share everything.
 #[derive(Clone)]
@@ -92,7 +103,9 @@ impl Studio {
     /// goes away, which drops this future, the album is made in a task of its own that
     /// always reaches one of the two ends. The caller going away stops that task early,
     /// unless the request carries a request id: then the album is finished, for the
-    /// retry that will come with the same id.
+    /// retry that will come with the same id. What stops it then is losing the id's
+    /// claim ([`Claim::lost`]): another replica may be making the album by then, and
+    /// only one of them may pay for it.
     ///
     /// With `steps`, each track is sent there once it and those before it are written,
     /// then the cover; a repeated request id sends nothing there (its album is whole).
@@ -114,8 +127,8 @@ impl Studio {
         self.budget.spend(context.client(), calls).await?;
         let caller_gone = CancellationToken::new();
         let _cancel_when_dropped = caller_gone.clone().drop_guard();
-        let stop = match claim {
-            Some(_) => CancellationToken::new(), // never cancelled
+        let stop = match &claim {
+            Some(claim) => claim.lost(),
             None => caller_gone,
         };
         let studio = self.clone();
@@ -147,9 +160,14 @@ impl Studio {
         let deadline = context.give_up_at();
         let meter = self.meter(&context);
         let model = self.lyricist.model();
+        let holds_claim = claim.is_some();
+        let stopped = || match holds_claim {
+            true => Error::Claim(ClaimError::Lost),
+            false => Error::CallerGone,
+        };
         let written = tokio::select! {
             biased;
-            () = stop.cancelled() => return Err(Error::CallerGone),
+            () = stop.cancelled() => return Err(stopped()),
             written = self.write_tracks(&plan, deadline, &meter, |brief, written| {
                 if let Some(steps) = &steps {
                     let _ = steps.send(album_progress::Event::Song(Song {
@@ -170,15 +188,13 @@ impl Studio {
             genre: plan.genre().as_str().to_owned(),
             request_id: String::new(),
         };
-        let order = RequestId::new_random();
-        let cover = tokio::select! {
-            biased;
-            () = stop.cancelled() => Err(Error::CallerGone),
-            cover = self.covers.design(cover_request, order, &context) => cover,
-        };
+        let album_id = claim.as_ref().map(Claim::request_id);
+        let (order, cover) = self
+            .order_cover(cover_request, album_id, &context, &stop, &stopped)
+            .await;
         let stored = match cover {
             // An album stored after its caller went away is one it was told had failed.
-            Ok(_) if stop.is_cancelled() => Err(Error::CallerGone),
+            Ok(_) if stop.is_cancelled() => Err(AlbumNotStored::Known(stopped())),
             Ok(cover) => {
                 if let Some(steps) = &steps {
                     let _ = steps.send(album_progress::Event::Cover(cover.clone()));
@@ -186,13 +202,64 @@ impl Studio {
                 self.store_album(&plan, &written, &cover, claim, deadline)
                     .await
             }
-            Err(error) => Err(error),
+            Err(error) => Err(AlbumNotStored::Known(error)),
         };
-        if let Err(error) = &stored {
-            tracing::info!(%error, "the album failed after its cover was ordered; withdrawing the order");
-            self.covers.withdraw(order, &context).await;
+        match stored {
+            Ok(album) => Ok(album),
+            Err(AlbumNotStored::Known(error)) => {
+                tracing::info!(%error, "the album failed after its cover was ordered; withdrawing the order");
+                self.covers.withdraw(order, &context).await;
+                Err(error)
+            }
+            // The album may be stored with this cover: keeping a cover no album names
+            // costs a few kilobytes; withdrawing one an album names breaks the album.
+            Err(AlbumNotStored::Unknown(error)) => {
+                tracing::error!(%error, "the album's commit failed; whether it was stored is unknown, so its cover is kept");
+                Err(Error::Storage(error))
+            }
         }
-        stored
+    }
+
+    /// Orders an album's cover, and says under which order id (to withdraw it if the
+    /// album fails). An album with a request id orders under an id derived from it, so
+    /// that a retry of an album whose first attempt died after ordering (`kill -9`)
+    /// finds that order: the same cover comes back, painted once, or, ordered for
+    /// another title, that order is withdrawn (its cover deleted) and a new one placed.
+    /// Without an id, a fresh order id. `stop` cancelled ends the wait for the cover
+    /// with `stopped()`; the order placed is still returned, to be withdrawn.
+    async fn order_cover(
+        &self,
+        request: DesignCoverRequest,
+        album_id: Option<RequestId>,
+        context: &CallContext,
+        stop: &CancellationToken,
+        stopped: &(dyn Fn() -> Error + Sync),
+    ) -> (RequestId, Result<Cover, Error>) {
+        let design = async |order| {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => Err(stopped()),
+                cover = self.covers.design(request.clone(), order, context) => cover,
+            }
+        };
+        let Some(album_id) = album_id else {
+            let order = RequestId::new_random();
+            return (order, design(order).await);
+        };
+        let order = album_id.derived("cover");
+        match design(order).await {
+            Err(Error::CoverDesigner(status))
+                if errors::reason(&status).as_deref() == Some("REQUEST_ID_REUSED") =>
+            {
+                tracing::info!(
+                    "an earlier attempt at this album ordered another cover; withdrawing it"
+                );
+                self.covers.withdraw(order, context).await;
+                let order = RequestId::new_random();
+                (order, design(order).await)
+            }
+            cover => (order, cover),
+        }
     }
 
     /// Every track of `plan`, written a few at a time; `written` sees each in track
@@ -222,9 +289,8 @@ impl Studio {
             .await?)
     }
 
-    /// Stores the album, named after its first track, by the deadline: the transaction
-    /// is bounded by it too (one dropped before its commit rolls back), since an album
-    /// stored after it is one its caller was told had failed.
+    /// Stores the album, named after its first track (see [`SongStore::insert_album`]:
+    /// the deadline bounds the work before COMMIT, never COMMIT itself).
     async fn store_album(
         &self,
         plan: &AlbumPlan,
@@ -232,7 +298,7 @@ impl Studio {
         cover: &Cover,
         claim: Option<Claim>,
         deadline: Option<tokio::time::Instant>,
-    ) -> Result<Album, Error> {
+    ) -> Result<Album, AlbumNotStored> {
         let model = self.lyricist.model();
         let songs: Vec<NewSong<'_>> = plan
             .tracks()
@@ -252,14 +318,14 @@ impl Studio {
             cover,
             songs: &songs,
         };
-        let insert = self.songs.insert_album(&album, claim);
-        let stored = match deadline {
-            None => insert.await,
-            Some(deadline) => tokio::time::timeout_at(deadline, insert)
-                .await
-                .map_err(|_| Error::DeadlineExceeded)?,
-        };
-        Ok(stored?)
+        self.songs
+            .insert_album(&album, claim, deadline)
+            .await
+            .map_err(|error| match error {
+                InsertError::Deadline => AlbumNotStored::Known(Error::DeadlineExceeded),
+                InsertError::NotStored(error) => AlbumNotStored::Known(error.into()),
+                InsertError::Unknown(error) => AlbumNotStored::Unknown(error),
+            })
     }
 
     /// Writes and stores the songs one after another, yielding each once it is stored.

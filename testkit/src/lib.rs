@@ -7,16 +7,23 @@
 //! - [`scratch_postgres`]: a fresh PostgreSQL database per test, when one is configured;
 //! - [`openai`]: OpenAI's wire format, for wiremock servers standing in for the provider;
 //! - [`CapturedLogs`]: what the code under test logged;
-//! - [`ServiceProcess`]: a service binary run as its own process.
+//! - [`ServiceProcess`]: a service binary run as its own process, on a clock of its own
+//!   if asked ([`faketime`]);
+//! - [`StallingProxy`]: a TCP connection (to a database) that stops answering on cue;
+//! - [`SlowProvider`]: a provider that answers slowly and counts answers read whole.
 
 mod llama;
 mod logs;
 pub mod openai;
 mod process;
+mod proxy;
+mod slow_provider;
 
 pub use llama::{LlamaServer, MODEL as LLAMA_MODEL};
 pub use logs::CapturedLogs;
-pub use process::ServiceProcess;
+pub use process::{LIBFAKETIME_VARIABLE, ServiceProcess, faketime};
+pub use proxy::StallingProxy;
+pub use slow_provider::SlowProvider;
 
 use std::{
     net::SocketAddr,
@@ -170,4 +177,21 @@ pub async fn scratch_postgres() -> String {
         .expect("a scratch database");
     let (base, _) = server.rsplit_once('/').expect("the URL names a database");
     format!("{base}/{name}")
+}
+
+/// The `host:port` a PostgreSQL URL (`postgres://user@host:port/db`) connects to.
+pub fn postgres_addr(url: &str) -> SocketAddr {
+    let authority = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .expect("a postgres:// URL");
+    let host_port = authority.rsplit('@').next().expect("a host");
+    host_port
+        .parse()
+        .expect("the test server's URL names 127.0.0.1:port")
+}
+
+/// `url` with its `host:port` replaced by `addr` (a [`StallingProxy`] in front of it).
+pub fn postgres_through(url: &str, addr: SocketAddr) -> String {
+    url.replacen(&postgres_addr(url).to_string(), &addr.to_string(), 1)
 }

@@ -138,7 +138,12 @@ fn sse_event(data: &Value) -> String {
 
 /// An images reply holding `png` as base64, with the prompt the provider used.
 pub fn image_reply(png: &[u8], revised_prompt: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
+    ResponseTemplate::new(200).set_body_json(image_reply_body(png, revised_prompt))
+}
+
+/// The body of [`image_reply`].
+pub fn image_reply_body(png: &[u8], revised_prompt: &str) -> Value {
+    json!({
         "created": 1_700_000_000,
         "data": [{
             "b64_json": base64::engine::general_purpose::STANDARD.encode(png),
@@ -146,7 +151,7 @@ pub fn image_reply(png: &[u8], revised_prompt: &str) -> ResponseTemplate {
         }],
         "output_format": "png",
         "size": "1024x1024"
-    }))
+    })
 }
 
 /// A PNG of `width`×`height` in one colour.

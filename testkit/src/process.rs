@@ -63,3 +63,19 @@ impl Drop for ServiceProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The variable naming libfaketime's library, which `bin/test` installs and sets.
+pub const LIBFAKETIME_VARIABLE: &str = "SUPERSTAR_LIBFAKETIME";
+
+/// Runs `command` on a wall clock `offset` off the machine's (libfaketime's syntax:
+/// `+10s`, `-1m`), as a replica on a host whose clock is wrong. The monotonic clock is
+/// left alone: it has no meaning across machines, and timers run on it.
+pub fn faketime(command: &mut Command, offset: &str) {
+    let library = std::env::var(LIBFAKETIME_VARIABLE).unwrap_or_else(|_| {
+        panic!("{LIBFAKETIME_VARIABLE} is not set: run bin/test, which installs libfaketime")
+    });
+    command
+        .env("LD_PRELOAD", library)
+        .env("FAKETIME", offset)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+}

@@ -72,9 +72,26 @@ pub enum DbError {
 pub struct Database {
     reads: AnyPool,
     writes: AnyPool,
+    now: &'static str,
 }
 
+/// The database's clock in SQL, as microseconds since the Unix epoch, for each engine.
+/// Replicas' clocks disagree (an NTP step, a paused VM, a misconfigured host); the
+/// database's is the one they share, so whatever replicas compare across (leases, the
+/// model budget) is written and compared in it. One value per statement on both
+/// engines: PostgreSQL's statement timestamp, SQLite's `'now'` (fixed for a statement).
+/// SQLite's is the clock of the process running the statement, which on one machine
+/// is the clock every process sharing the file reads.
+const POSTGRES_NOW: &str = "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000000 AS BIGINT)";
+const SQLITE_NOW: &str = "CAST(unixepoch('subsec') * 1000000 AS INTEGER)";
+
 impl Database {
+    /// The database's "now" as a SQL expression (see [`POSTGRES_NOW`]), to put in a
+    /// statement's text wherever it compares or writes a time other replicas read.
+    pub fn now(&self) -> &'static str {
+        self.now
+    }
+
     /// Where reads go: several connections.
     pub fn reads(&self) -> &AnyPool {
         &self.reads
@@ -110,17 +127,20 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<Database, DbE
         Database {
             reads: pool.clone(),
             writes: pool,
+            now: SQLITE_NOW,
         }
     } else if is_sqlite {
         Database {
             reads: pool(&options, SQLITE_READERS, true).await?,
             writes: pool(&options, 1, true).await?,
+            now: SQLITE_NOW,
         }
     } else {
         let pool = pool(&options, POSTGRES_CONNECTIONS, false).await?;
         Database {
             reads: pool.clone(),
             writes: pool,
+            now: POSTGRES_NOW,
         }
     };
     let _lock = match sqlite_file {
@@ -233,7 +253,9 @@ fn sqlite_url(url: &str) -> Result<String, DbError> {
     })
 }
 
-/// Microseconds since the Unix epoch, as the stores keep time.
+/// Microseconds since the Unix epoch on this process's clock, as the stores keep time:
+/// for times only shown (a resource's `create_time`); see [`Database::now`] for times
+/// replicas compare.
 pub fn now_micros() -> i64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -6,16 +6,25 @@
 //! once it succeeded, its reply. The pattern is zero-to-production's idempotency
 //! table, in both of our databases:
 //!
-//! - [`RequestIds::begin`] claims the id with one `INSERT … ON CONFLICT` statement. The
-//!   claim wins when the id is new, when its row is more than [`KEPT_FOR`] old, or when
-//!   the attempt running it has let its lease lapse. A lease is short ([`LEASE`]) and
-//!   the holder renews it while it works, so a holder that dies (`kill -9`, a lost
-//!   machine) loses the id within [`LEASE`] and a retry on another replica takes over.
-//! - Otherwise the id is taken: a different request under it is
+//! - [`RequestIds::begin`] reads the id's row first. A different request under it is
 //!   [`IdempotencyError::Mismatch`] (`INVALID_ARGUMENT` naming `request_id`); a
 //!   finished one is replayed from the stored reply, with no model called; a running
-//!   one is waited for, by polling the row, which works as well across replicas that
-//!   share PostgreSQL as within one process.
+//!   one is waited for, by reading the row again, which works as well across replicas
+//!   that share PostgreSQL as within one process. Only a new id, a row more than
+//!   [`KEPT_FOR`] old, or an attempt whose lease has lapsed is claimed, with one
+//!   `INSERT … ON CONFLICT` statement that checks the same again, so that of two
+//!   replicas racing for it one wins. Waiters write nothing: they never queue behind
+//!   the holder's renewals.
+//! - A lease is short ([`LEASE`]) and the holder renews it while it works, so a holder
+//!   that dies (`kill -9`, a lost machine) loses the id within [`LEASE`] and a retry on
+//!   another replica takes over. A holder that cannot renew (its database connection
+//!   stalls, the row was withdrawn) stops at once, before anyone else may take over:
+//!   [`Claim::lost`] fires and the work (the provider's calls) is dropped, so that an
+//!   order is paid for once. The holder's caller gets `ABORTED` (`CLAIM_LOST`).
+//! - Every time here is the database's ([`Database::now`]): claiming, renewing and
+//!   sweeping compare times other replicas wrote, and replicas' clocks disagree. A
+//!   holder knows its lease holds [`LEASE`] after it *sent* the statement that set it,
+//!   on its own monotonic clock, whatever the wall clocks say.
 //! - The work stores its results and [`Claim::complete`] stores the reply in the same
 //!   transaction, so the two commit together or not at all. A claim dropped without
 //!   completing releases the id (the request failed: a retry may run it again).
@@ -36,13 +45,13 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
 use tokio::time::Instant;
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
 use uuid::Uuid;
 
 use crate::{
     calls::call_context::CallContext,
     serve::request_fields::{InvalidField, hyphenated_uuid},
-    storage::db::{self, Database},
+    storage::db::Database,
 };
 
 /// How long a request id is remembered.
@@ -55,6 +64,9 @@ pub const LEASE: Duration = Duration::from_secs(6);
 /// How often a holder renews its lease: three renewals fit in one, so a slow database
 /// write does not cost the claim.
 const RENEW_EVERY: Duration = Duration::from_secs(2);
+
+/// How soon a renewal that failed is tried again, while the lease still holds.
+const RENEW_AGAIN: Duration = Duration::from_millis(200);
 
 /// How often rows past [`KEPT_FOR`] are swept away, and how many one statement deletes
 /// (SQLite has one writer: a batch keeps each write short).
@@ -84,6 +96,19 @@ impl RequestId {
     /// A fresh id, for a request this service makes itself.
     pub fn new_random() -> Self {
         Self(Uuid::new_v4())
+    }
+
+    /// An id derived from this one for `purpose`, the same every time: an order a
+    /// request places under it is found again by a retry of that request, on any
+    /// replica. (A UUID of version 8, from SHA-256 of the two.)
+    pub fn derived(self, purpose: &str) -> Self {
+        let hash = Sha256::new()
+            .chain_update(self.0.as_bytes())
+            .chain_update(purpose.as_bytes())
+            .finalize();
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&hash[..16]);
+        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
     }
 
     /// The id in its hyphenated form.
@@ -209,11 +234,25 @@ pub struct RequestIds {
     _sweeping: Arc<DropGuard>,
 }
 
-/// The row of a taken id, as a repeat sees it.
+/// The row of a taken id, as a repeat sees it, with the database's time of the read.
 struct Taken {
     fingerprint: Vec<u8>,
     state: String,
     response: Option<Vec<u8>>,
+    lease_until: i64,
+    create_time: i64,
+    now: i64,
+}
+
+impl Taken {
+    /// Whether [`RequestIds::try_claim`] may take the row: the same conditions as its
+    /// `WHERE`, so that a waiter writes only when the write can win.
+    fn claimable(&self, fingerprint: &Fingerprint) -> bool {
+        self.create_time < self.now - micros(KEPT_FOR)
+            || (self.state == "running"
+                && self.lease_until < self.now
+                && self.fingerprint == fingerprint.0)
+    }
 }
 
 impl RequestIds {
@@ -243,27 +282,32 @@ impl RequestIds {
         let id = id.to_field();
         let mut pause = Duration::from_millis(10);
         loop {
-            if let Some(claim) = self.try_claim(client, &id, &fingerprint).await? {
-                return Ok(Begun::Fresh(Some(claim)));
+            match self.taken(client, &id).await? {
+                Some(taken) if !taken.claimable(&fingerprint) => {
+                    if taken.state == "withdrawn" {
+                        return Err(IdempotencyError::Withdrawn);
+                    }
+                    if taken.fingerprint != fingerprint.0 {
+                        return Err(IdempotencyError::Mismatch);
+                    }
+                    if let ("done", Some(response)) = (taken.state.as_str(), taken.response) {
+                        return Ok(Begun::Replay(R::decode(&*response)?));
+                    }
+                    // Running elsewhere: wait for it to finish, fail, or lapse.
+                    if give_up_at.is_some_and(|at| Instant::now() + pause >= at) {
+                        return Err(IdempotencyError::StillRunning);
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(250));
+                }
+                // New, forgotten or lapsed: claim it, unless another attempt does first
+                // (then the next read finds that attempt's row).
+                _ => {
+                    if let Some(claim) = self.try_claim(client, &id, &fingerprint).await? {
+                        return Ok(Begun::Fresh(Some(claim)));
+                    }
+                }
             }
-            let Some(taken) = self.taken(client, &id).await? else {
-                continue; // released a moment ago: claim it
-            };
-            if taken.state == "withdrawn" {
-                return Err(IdempotencyError::Withdrawn);
-            }
-            if taken.fingerprint != fingerprint.0 {
-                return Err(IdempotencyError::Mismatch);
-            }
-            if let ("done", Some(response)) = (taken.state.as_str(), taken.response) {
-                return Ok(Begun::Replay(R::decode(&*response)?));
-            }
-            // Running elsewhere: wait for it to finish, fail, or lapse.
-            if give_up_at.is_some_and(|at| Instant::now() + pause >= at) {
-                return Err(IdempotencyError::StillRunning);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(250));
         }
     }
 
@@ -275,25 +319,25 @@ impl RequestIds {
         id: &str,
         fingerprint: &Fingerprint,
     ) -> Result<Option<Claim>, sqlx::Error> {
-        let now = db::now_micros();
         let owner = Uuid::new_v4().to_string();
-        let claimed = sqlx::query(
+        let sent = Instant::now();
+        let now = self.db.now();
+        let claimed = sqlx::query(&format!(
             "INSERT INTO request_ids (client, request_id, fingerprint, state, owner, lease_until, response, create_time) \
-             VALUES ($1, $2, $3, 'running', $4, $5, NULL, $6) \
+             VALUES ($1, $2, $3, 'running', $4, {now} + $5, NULL, {now}) \
              ON CONFLICT (client, request_id) DO UPDATE SET \
                fingerprint = excluded.fingerprint, state = 'running', owner = excluded.owner, \
                lease_until = excluded.lease_until, response = NULL, create_time = excluded.create_time \
-             WHERE request_ids.create_time < $7 \
-                OR (request_ids.state = 'running' AND request_ids.lease_until < $6 \
+             WHERE request_ids.create_time < {now} - $6 \
+                OR (request_ids.state = 'running' AND request_ids.lease_until < {now} \
                     AND request_ids.fingerprint = excluded.fingerprint)",
-        )
+        ))
         .bind(client)
         .bind(id)
         .bind(fingerprint.0.to_vec())
         .bind(&owner)
-        .bind(now + micros(LEASE))
-        .bind(now)
-        .bind(now - micros(KEPT_FOR))
+        .bind(micros(LEASE))
+        .bind(micros(KEPT_FOR))
         .execute(self.db.writes())
         .await?
         .rows_affected()
@@ -305,20 +349,23 @@ impl RequestIds {
                 id: id.to_owned(),
                 owner,
             };
-            let renewing = CancellationToken::new();
-            tokio::spawn(renew(row.clone(), renewing.clone()));
+            let (renewing, lost) = (CancellationToken::new(), CancellationToken::new());
+            tokio::spawn(hold(row.clone(), sent, renewing.clone(), lost.clone()));
             Claim {
                 row,
                 settled: false,
+                lost,
                 _renewing: renewing.drop_guard(),
             }
         }))
     }
 
     async fn taken(&self, client: &str, id: &str) -> Result<Option<Taken>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT fingerprint, state, response FROM request_ids WHERE client = $1 AND request_id = $2",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT fingerprint, state, response, lease_until, create_time, {} AS now \
+             FROM request_ids WHERE client = $1 AND request_id = $2",
+            self.db.now()
+        ))
         .bind(client)
         .bind(id)
         .fetch_optional(self.db.reads())
@@ -328,6 +375,9 @@ impl RequestIds {
                 fingerprint: row.try_get("fingerprint")?,
                 state: row.try_get("state")?,
                 response: row.try_get("response")?,
+                lease_until: row.try_get("lease_until")?,
+                create_time: row.try_get("create_time")?,
+                now: row.try_get("now")?,
             })
         })
         .transpose()
@@ -337,19 +387,19 @@ impl RequestIds {
 /// Deletes rows past [`KEPT_FOR`] every [`SWEEP_EVERY`], [`SWEEP_BATCH`] rows a
 /// statement, until `stop`. A failure is logged and left for the next round.
 async fn sweep(db: Database, stop: CancellationToken) {
+    let statement = format!(
+        "DELETE FROM request_ids WHERE (client, request_id) IN ( \
+           SELECT client, request_id FROM request_ids \
+           WHERE create_time < {now} - $1 AND (state <> 'running' OR lease_until < {now}) LIMIT $2)",
+        now = db.now()
+    );
     loop {
-        let now = db::now_micros();
         let mut swept = 0;
         loop {
-            let batch = sqlx::query(
-                "DELETE FROM request_ids WHERE (client, request_id) IN ( \
-                   SELECT client, request_id FROM request_ids \
-                   WHERE create_time < $1 AND (state <> 'running' OR lease_until < $2) LIMIT $3)",
-            )
-            .bind(now - micros(KEPT_FOR))
-            .bind(now)
-            .bind(SWEEP_BATCH)
-            .execute(db.writes());
+            let batch = sqlx::query(&statement)
+                .bind(micros(KEPT_FOR))
+                .bind(SWEEP_BATCH)
+                .execute(db.writes());
             let deleted = tokio::select! {
                 () = stop.cancelled() => return,
                 deleted = batch => deleted,
@@ -374,33 +424,53 @@ async fn sweep(db: Database, stop: CancellationToken) {
 }
 
 /// Renews `claim`'s lease every [`RENEW_EVERY`] until `stop` (the claim settled or was
-/// dropped), or until the row is no longer its own (withdrawn, or taken over after a
-/// stall longer than the lease): then [`Claim::complete`] will find it lost.
-async fn renew(claim: ClaimRow, stop: CancellationToken) {
-    loop {
+/// dropped). The lease is known to hold until [`LEASE`] after the statement that last
+/// set it was sent (`sent`, on this process's monotonic clock): the database set it no
+/// earlier. A renewal that fails is tried again while that holds; once it no longer
+/// does, or the row is no longer this attempt's (withdrawn, or taken over), `lost` is
+/// cancelled, and the work holding the claim stops before anyone may take it over.
+async fn hold(claim: ClaimRow, sent: Instant, stop: CancellationToken, lost: CancellationToken) {
+    let statement = format!(
+        "UPDATE request_ids SET lease_until = {} + $1 \
+         WHERE client = $2 AND request_id = $3 AND owner = $4 AND state = 'running'",
+        claim.db.now()
+    );
+    let mut holds_until = sent + LEASE;
+    let mut next = sent + RENEW_EVERY;
+    let why = loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(RENEW_EVERY) => {}
+            () = tokio::time::sleep_until(next) => {}
         }
-        let renewed = sqlx::query(
-            "UPDATE request_ids SET lease_until = $1 \
-             WHERE client = $2 AND request_id = $3 AND owner = $4 AND state = 'running'",
-        )
-        .bind(db::now_micros() + micros(LEASE))
-        .bind(&claim.client)
-        .bind(&claim.id)
-        .bind(&claim.owner)
-        .execute(claim.db.writes());
+        let sent = Instant::now();
+        let renewal = sqlx::query(&statement)
+            .bind(micros(LEASE))
+            .bind(&claim.client)
+            .bind(&claim.id)
+            .bind(&claim.owner)
+            .execute(claim.db.writes());
         let renewed = tokio::select! {
             () = stop.cancelled() => return,
-            renewed = renewed => renewed,
+            renewed = tokio::time::timeout_at(holds_until, renewal) => renewed,
         };
         match renewed {
-            Ok(done) if done.rows_affected() == 1 => {}
-            Ok(_) => return,
-            Err(error) => tracing::warn!(%error, "renewing a request id's lease failed"),
+            Ok(Ok(done)) if done.rows_affected() == 1 => {
+                holds_until = sent + LEASE;
+                next = sent + RENEW_EVERY;
+            }
+            Ok(Ok(_)) => break "the request id was withdrawn or taken over",
+            Ok(Err(error)) if Instant::now() + RENEW_AGAIN < holds_until => {
+                tracing::warn!(%error, "renewing a request id's lease failed; trying again");
+                next = Instant::now() + RENEW_AGAIN;
+            }
+            Ok(Err(_)) | Err(_) => break "the lease could not be renewed before it lapsed",
         }
-    }
+    };
+    tracing::warn!(
+        reason = why,
+        "the request id's claim is lost; stopping its work"
+    );
+    lost.cancel();
 }
 
 /// A claim's row: the client, its id, and the attempt that owns it.
@@ -419,6 +489,8 @@ struct ClaimRow {
 pub struct Claim {
     row: ClaimRow,
     settled: bool,
+    /// Cancelled when this attempt can no longer prove it holds the id.
+    lost: CancellationToken,
     /// Stops the renewal when the claim settles or is dropped.
     _renewing: DropGuard,
 }
@@ -427,8 +499,12 @@ pub struct Claim {
 /// and another attempt took the id over.
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
-    /// Someone else holds the id now.
-    #[error("request_id: this request was withdrawn or taken over while it ran")]
+    /// The claim was lost while the attempt ran: the order was withdrawn, or the lease
+    /// could not be renewed (and another attempt may take the id over).
+    #[error(
+        "request_id: this attempt lost its claim on the id (withdrawn, or its lease could \
+         not be renewed) and stopped; retry with the same request_id for the order's outcome"
+    )]
     Lost,
     /// The database failed.
     #[error("storage failed: {0}")]
@@ -436,6 +512,36 @@ pub enum ClaimError {
 }
 
 impl Claim {
+    /// The request id this attempt holds.
+    pub fn request_id(&self) -> RequestId {
+        RequestId(Uuid::parse_str(&self.row.id).expect("a claimed id is a UUID"))
+    }
+
+    /// A token cancelled once this attempt can no longer prove it holds the id: the work
+    /// it guards must stop (see [`Claim::guard`]).
+    pub fn lost(&self) -> CancellationToken {
+        self.lost.clone()
+    }
+
+    /// Runs `work` while the claim holds: a claim lost meanwhile drops `work` (and the
+    /// provider calls in it) at once and answers [`ClaimError::Lost`]. Without a claim
+    /// (the request carried no id), `work` simply runs.
+    pub async fn guard<T>(
+        claim: Option<&Self>,
+        work: impl Future<Output = T>,
+    ) -> Result<T, ClaimError> {
+        let lost: Option<WaitForCancellationFutureOwned> =
+            claim.map(|claim| claim.lost.clone().cancelled_owned());
+        let Some(lost) = lost else {
+            return Ok(work.await);
+        };
+        tokio::select! {
+            biased;
+            () = lost => Err(ClaimError::Lost),
+            done = work => Ok(done),
+        }
+    }
+
     /// Stores `reply` as the id's answer, in the transaction that stores the results,
     /// so that both commit or neither does. Call [`Claim::settle`] after the commit.
     pub async fn complete(
@@ -496,7 +602,7 @@ impl Drop for Claim {
     }
 }
 
-/// Withdraws `client`'s order `id` inside `tx`: a running attempt can no longer
+/// Withdraws `client`'s order `id` inside `tx`, a transaction on `db`: a running attempt can no longer
 /// complete, and a later request with the id is refused. Returns the stored reply if
 /// the order had already completed, so that the caller deletes what it made in the
 /// same transaction.
@@ -505,6 +611,7 @@ impl Drop for Claim {
 /// attempt's [`Claim::complete`], so either the attempt completed first (and its reply
 /// comes back here) or it finds the order withdrawn and rolls back.
 pub async fn withdraw(
+    db: &Database,
     tx: &mut Transaction<'static, Any>,
     client: &str,
     id: RequestId,
@@ -527,13 +634,15 @@ pub async fn withdraw(
         // Never received: leave a withdrawn row, so that an order arriving late is
         // refused. If an attempt claimed the id in between, withdraw that.
         let inserted = sqlx::query(
-            "INSERT INTO request_ids (client, request_id, fingerprint, state, owner, lease_until, response, create_time) \
-             VALUES ($1, $2, $3, 'withdrawn', '', 0, NULL, $4) ON CONFLICT (client, request_id) DO NOTHING",
+            &format!(
+                "INSERT INTO request_ids (client, request_id, fingerprint, state, owner, lease_until, response, create_time) \
+                 VALUES ($1, $2, $3, 'withdrawn', '', 0, NULL, {}) ON CONFLICT (client, request_id) DO NOTHING",
+                db.now()
+            ),
         )
         .bind(client)
         .bind(&id)
         .bind(Vec::<u8>::new())
-        .bind(db::now_micros())
         .execute(&mut **tx)
         .await?
         .rows_affected();

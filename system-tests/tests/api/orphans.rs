@@ -101,6 +101,60 @@ on_both_backends! {
     }
 }
 
+/// COMMIT's reply comes after the caller's deadline (a deferred trigger sleeps at
+/// commit time): the album is stored, so its cover stays, and the retry with the same
+/// request id gets the album with a cover that is there.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: bin/test starts one and runs this"]
+async fn a_commit_slower_than_the_deadline_keeps_the_stored_album_whole() {
+    let system = TestSystem::start_on(superstar_system_tests::Backend::Postgres).await;
+    system
+        .song_producer_sql(
+            "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN PERFORM pg_sleep(4); RETURN NULL; END $$; \
+             CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON albums \
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();",
+        )
+        .await;
+    let request = MakeMeSuperstarRequest {
+        request_id: "0c7d2b1e-8f3a-4d6e-9b2c-5a1f0e3d7c64".into(),
+        ..album_request("jazz", "rain", 2)
+    };
+
+    let mut first = tonic::Request::new(request.clone());
+    first.set_timeout(Duration::from_secs(2));
+    let told = system.songs.clone().make_me_superstar(first).await;
+    // However the first caller was answered, what is stored is whole: the album, once
+    // its commit lands, and the cover it names.
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while system.song_producer_rows("albums").await == 0 {
+        assert!(
+            Instant::now() < give_up,
+            "no album stored: did the deadline come before its commit?"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let retried = system
+        .songs
+        .clone()
+        .make_me_superstar(request)
+        .await
+        .expect("the retry replays the stored album")
+        .into_inner();
+    if let Ok(told) = told {
+        assert_eq!(told.into_inner().id, retried.id);
+    }
+    let cover = retried.cover.expect("the album's cover");
+    system
+        .covers
+        .clone()
+        .get_cover(GetCoverRequest { id: cover.id })
+        .await
+        .expect("the stored album's cover is there");
+    assert_eq!(system.song_producer_rows("albums").await, 1);
+    assert_eq!(system.cover_designer_rows("covers").await, 1);
+}
+
 fn slow_images(server_delay: Duration) -> Mock {
     Mock::given(method("POST"))
         .and(path("/v1/images/generations"))

@@ -12,6 +12,7 @@ mod docker;
 mod docs;
 mod fairness;
 mod hostile;
+mod identity;
 mod kubernetes;
 mod local_model;
 mod models;
