@@ -282,13 +282,13 @@ fn the_tracer_and_its_collector_are_there_only_when_tracing_is_on() {
     );
     assert_eq!(runtime["http.max_requests_per_io_cycle"], 1);
     assert!(connection_manager(&plain).get("tracing").is_none());
-    // The admin interface (for the stats listener) and the services' three.
+    // The admin interface (for the stats listener) and the services' four.
     assert_eq!(
         plain["static_resources"]["clusters"]
             .as_array()
             .unwrap()
             .len(),
-        4
+        5
     );
 }
 
@@ -417,19 +417,15 @@ fn streams_go_to_a_cluster_with_a_budget_of_its_own() {
             .unwrap()
             .to_owned()
     };
-    for streaming in [
-        "Jam",
-        "StreamAlbum",
-        "GenerateLyrics",
-        "CompileAlbum",
-        "health",
-        "reflection",
-    ] {
+    for streaming in ["Jam", "StreamAlbum", "GenerateLyrics", "CompileAlbum"] {
         assert_eq!(
             cluster_of(streaming),
             "song_producer_streams",
             "{streaming}"
         );
+    }
+    for probe in ["health", "reflection"] {
+        assert_eq!(cluster_of(probe), "song_producer_probes", "{probe}");
     }
     for unary in ["MakeMeSuperstar", "song_producer_reads"] {
         assert_eq!(cluster_of(unary), "song_producer", "{unary}");
@@ -439,6 +435,7 @@ fn streams_go_to_a_cluster_with_a_budget_of_its_own() {
     };
     assert_eq!(budget("song_producer"), 1024);
     assert_eq!(budget("song_producer_streams"), 512);
+    assert_eq!(budget("song_producer_probes"), 128);
     assert_eq!(budget("cover_designer"), 1024);
 }
 

@@ -48,6 +48,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use superstar_settings::{SettingError, env};
 
 use crate::{
+    serve::client_share::ClientShareLayer,
     serve::metrics::Metrics,
     serve::rpc_layer::{self, ObserveLayer},
     serve::shutdown::Shutdown,
@@ -80,6 +81,10 @@ pub struct Limits {
     /// returned the stream, not while it flows: the gateway's circuit breakers bound
     /// open streams.
     pub concurrent_rpcs: usize,
+    /// Streaming calls one client may hold open at once (`MAX_STREAMS_PER_CLIENT`,
+    /// default 64, an eighth of the gateway's stream budget): see
+    /// [`client_share`](crate::serve::client_share).
+    pub streams_per_client: usize,
     /// HTTP/2 streams one connection may open ([`MAX_STREAMS_PER_CONNECTION`]); a peer
     /// wanting more opens another connection (Envoy does).
     pub streams_per_connection: u32,
@@ -119,6 +124,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             concurrent_rpcs: 512,
+            streams_per_client: 64,
             streams_per_connection: MAX_STREAMS_PER_CONNECTION,
             http2_keepalive_interval: Duration::from_secs(30),
             http2_keepalive_timeout: Duration::from_secs(10),
@@ -153,6 +159,10 @@ impl HostSettings {
                 concurrent_rpcs: env::parse_or(
                     "MAX_CONCURRENT_RPCS",
                     Limits::default().concurrent_rpcs,
+                )?,
+                streams_per_client: env::parse_or(
+                    "MAX_STREAMS_PER_CLIENT",
+                    Limits::default().streams_per_client,
                 )?,
                 ..Limits::default()
             },
@@ -201,16 +211,22 @@ impl Default for Drain {
 
 /// Around every RPC, outermost first: the request id (set, then copied onto the
 /// response), observe (so refused RPCs are logged and counted too), who may call what,
-/// shed load, limit concurrency.
+/// each client's share of open streams, shed load, limit concurrency.
 type HostLayers = Stack<
     GlobalConcurrencyLimitLayer,
     Stack<
         LoadShedLayer,
         Stack<
-            TrustLayer,
+            ClientShareLayer,
             Stack<
-                ObserveLayer,
-                Stack<PropagateRequestIdLayer, Stack<SetRequestIdLayer<MakeRequestUuid>, Identity>>,
+                TrustLayer,
+                Stack<
+                    ObserveLayer,
+                    Stack<
+                        PropagateRequestIdLayer,
+                        Stack<SetRequestIdLayer<MakeRequestUuid>, Identity>,
+                    >,
+                >,
             >,
         >,
     >,
@@ -267,6 +283,13 @@ impl ServiceHost {
             .layer(propagate_request_id)
             .layer(ObserveLayer::new(metrics.clone()))
             .layer(TrustLayer(trust))
+            .layer(ClientShareLayer::new(
+                limits.streams_per_client,
+                &[
+                    superstar_proto::FILE_DESCRIPTOR_SET,
+                    tonic_health::pb::FILE_DESCRIPTOR_SET,
+                ],
+            ))
             .layer(LoadShedLayer::new())
             .layer(GlobalConcurrencyLimitLayer::new(limits.concurrent_rpcs))
             .add_service(health_service)

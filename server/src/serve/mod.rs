@@ -2,8 +2,10 @@
 //! ([`rpc_layer`]), JSON logs and traces ([`telemetry`]), Prometheus metrics
 //! ([`metrics`]) with each client's model spend ([`usage`]), graceful stop
 //! ([`shutdown`]), request fields named in errors ([`request_fields`]), who may call
-//! what ([`trust`]), and `main` ([`entrypoint`]).
+//! what ([`trust`]), each client's share of open streams ([`client_share`]), and
+//! `main` ([`entrypoint`]).
 
+pub mod client_share;
 pub mod entrypoint;
 pub mod host;
 pub mod metrics;

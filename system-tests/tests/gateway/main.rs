@@ -22,6 +22,7 @@ mod python;
 mod readme;
 mod replicas;
 mod scripts;
+mod streams;
 mod studio;
 mod tracing;
 mod up;
