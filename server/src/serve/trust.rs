@@ -102,12 +102,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let service = request
-            .uri()
-            .path()
-            .trim_start_matches('/')
-            .split('/')
-            .next()
+        // Anything but `/{service}/{method}` calls no method: refused as no one's.
+        let service = service_of(request.uri().path())
             .unwrap_or_default()
             .to_owned();
         let certificates = request
@@ -115,14 +111,49 @@ where
             .get::<TlsConnectInfo<TcpConnectInfo>>()
             .and_then(TlsConnectInfo::peer_certs);
         let certificate = certificates.as_ref().and_then(|certs| certs.first());
-        if self.trust.allows(&service, certificate) {
+        if !service.is_empty() && self.trust.allows(&service, certificate) {
             return Box::pin(self.inner.call(request));
         }
         let status = superstar_proto::errors::error(
             tonic::Code::PermissionDenied,
             "PEER_NOT_ALLOWED",
-            format!("this certificate may not call {service}"),
+            match service.as_str() {
+                "" => "not a gRPC method path (/{service}/{method})".to_owned(),
+                service => format!("this certificate may not call {service}"),
+            },
         );
         Box::pin(async move { Ok(status.into_http()) })
+    }
+}
+
+/// The service of a gRPC method's path, `/{service}/{method}`, both parts non-empty and
+/// nothing more: the trust table is matched against exactly what the router routes.
+fn service_of(path: &str) -> Option<&str> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    (!service.is_empty() && !method.is_empty() && !method.contains('/')).then_some(service)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::service_of;
+
+    #[test]
+    fn only_a_method_path_names_a_service() {
+        assert_eq!(
+            service_of("/grpc.health.v1.Health/Check"),
+            Some("grpc.health.v1.Health")
+        );
+        for path in [
+            "/grpc.health.v1.Health/../superstar.v1.SongProducer/ListSongs",
+            "/grpc.health.v1.Health/Check/",
+            "//grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/",
+            "/grpc.health.v1.Health",
+            "grpc.health.v1.Health/Check",
+            "/",
+            "",
+        ] {
+            assert_eq!(service_of(path), None, "{path}");
+        }
     }
 }
