@@ -35,13 +35,17 @@ const HTTP_BODY_MEDIA_TYPE: &str = "image/png";
 const NOT_FOUND: (&str, &str) = ("404", "No resource has this id.");
 
 /// The errors every operation may answer with, beside its own: the gateway's
-/// (401, 413, 429) and the services' (400, 503, 504).
-const ERRORS: [(&str, &str); 6] = [
+/// (401, 413, 429) and the services' (400, 409, 499, 500, 503, 504).
+const ERRORS: [(&str, &str); 9] = [
     (
         "400",
         "A field is invalid (INVALID_ARGUMENT); `details` has a `google.rpc.BadRequest` naming it.",
     ),
     ("401", "No API key, or one the gateway does not know."),
+    (
+        "409",
+        "The attempt lost its claim on its `request_id` while it ran (ABORTED, `CLAIM_LOST`): retry with the same id for the order's outcome.",
+    ),
     ("413", "The request body is larger than 64 KiB."),
     (
         "429",
@@ -50,6 +54,14 @@ const ERRORS: [(&str, &str); 6] = [
     (
         "503",
         "A service or the model provider is unavailable; try again.",
+    ),
+    (
+        "499",
+        "The call was cancelled (CANCELLED): the caller went away before the answer.",
+    ),
+    (
+        "500",
+        "The service failed (INTERNAL); the details are in its log, under the response's `x-request-id`.",
     ),
     ("504", "The deadline passed."),
 ];

@@ -1,7 +1,13 @@
-//! Statuses that a program can act on (Google's AIP-193): every error our services send
-//! carries a `google.rpc.ErrorInfo` (a reason in UPPER_SNAKE_CASE and the domain
-//! [`DOMAIN`]), an `INVALID_ARGUMENT` a `google.rpc.BadRequest` naming the field, and a
-//! `RESOURCE_EXHAUSTED` a `google.rpc.RetryInfo` saying when to retry.
+//! Statuses that a program can act on (Google's AIP-193): every error our handlers and
+//! layers send carries a `google.rpc.ErrorInfo` (a reason in UPPER_SNAKE_CASE and the
+//! domain [`DOMAIN`]), an `INVALID_ARGUMENT` a `google.rpc.BadRequest` naming the field,
+//! and a `RESOURCE_EXHAUSTED` a `google.rpc.RetryInfo` saying when to retry.
+//!
+//! Not the statuses tonic makes itself before a handler runs or after it gave up:
+//! `UNIMPLEMENTED` for a method no service has, `INTERNAL` for a message it cannot
+//! decode, `CANCELLED` when the caller's own `grpc-timeout` passes. They carry a code
+//! and a message only; a client reads their code. (Nor the gateway's own refusals,
+//! which carry Envoy's JSON body or `grpc-message`: see docs/api.md.)
 //!
 //! The details travel in `grpc-status-details-bin`; through the gateway's transcoder
 //! they become the JSON error's `details` (the descriptor set carries their types).

@@ -12,6 +12,13 @@
 //! So that the largest request can ever pass, the bucket holds at least
 //! [`LARGEST_REQUEST`] calls even when `MODEL_BURST` is smaller.
 //!
+//! What is charged is what the client asks for: one call per song and per cover. The
+//! extra calls made to get one of them are not: a provider's retries after a 429 or a
+//! 5xx (`OPENAI_MAX_ATTEMPTS` in all), one re-ask of a reply cut at the token limit, the
+//! text-format fallback. They come from the provider's trouble or ours, not from the
+//! client's request, and each is bounded per song; the usage metrics count every one of
+//! them (`superstar_model_calls_total`), so that what a provider bills can be read.
+//!
 //! Covers a client asks the cover designer for directly are one request, one call:
 //! the gateway's model bucket counts them exactly.
 //!

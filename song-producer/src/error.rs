@@ -27,6 +27,15 @@ pub enum Error {
     /// The cover designer answered with an error, or could not be reached.
     #[error("cover designer: {}", .0.message())]
     CoverDesigner(Status),
+    /// The cover designer refused the cover's prompt, made from the request's `field`
+    /// (`cover_description` when the client wrote one, else `theme`).
+    #[error("{field}: {}", prompt_reason(.status))]
+    CoverPrompt {
+        /// The request field the prompt was made from.
+        field: &'static str,
+        /// The cover designer's `INVALID_ARGUMENT`.
+        status: Status,
+    },
     /// The client's model-call budget does not hold the calls the request needs.
     #[error(transparent)]
     OverBudget(#[from] OverBudget),
@@ -47,6 +56,25 @@ pub enum Error {
     Storage(#[from] sqlx::Error),
 }
 
+/// The cover designer's reason for refusing a prompt, without its own field's name.
+fn prompt_reason(status: &Status) -> &str {
+    let reason = status.message();
+    reason.strip_prefix("description: ").unwrap_or(reason)
+}
+
+impl Error {
+    /// This error of the cover designer's as the album's: a refused prompt names
+    /// `field`, the request field the prompt was made from.
+    pub fn of_cover_prompt(self, field: &'static str) -> Self {
+        match self {
+            Self::CoverDesigner(status) if status.code() == Code::InvalidArgument => {
+                Self::CoverPrompt { field, status }
+            }
+            other => other,
+        }
+    }
+}
+
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         let message = error.to_string();
@@ -54,13 +82,12 @@ impl From<Error> for Status {
             Error::InvalidArgument(field) => field.into(),
             Error::SongNotFound(_) => errors::error(Code::NotFound, "SONG_NOT_FOUND", message),
             Error::AlbumNotFound(_) => errors::error(Code::NotFound, "ALBUM_NOT_FOUND", message),
+            // The cover designer names its own field; the client wrote it as one of ours.
+            Error::CoverPrompt { field, status } => {
+                let reason = errors::reason(&status).unwrap_or_else(|| "INVALID_FIELD".into());
+                errors::invalid_field(&reason, field, prompt_reason(&status))
+            }
             Error::CoverDesigner(status) => match status.code() {
-                // The cover designer names its own field; the client wrote it as ours.
-                Code::InvalidArgument => {
-                    let reason = status.message();
-                    let reason = reason.strip_prefix("description: ").unwrap_or(reason);
-                    errors::invalid_field("INVALID_FIELD", "cover_description", reason)
-                }
                 // What the client can act on passes through, details (RetryInfo) and all;
                 // the rest means the cover designer is not working right now.
                 code @ (Code::ResourceExhausted | Code::DeadlineExceeded | Code::Cancelled) => {

@@ -192,6 +192,7 @@ impl Studio {
         let (order, cover) = self
             .order_cover(cover_request, album_id, &context, &stop, &stopped)
             .await;
+        let cover = cover.map_err(|error| error.of_cover_prompt(plan.cover_prompt_field()));
         let stored = match cover {
             // An album stored after its caller went away is one it was told had failed.
             Ok(_) if stop.is_cancelled() => Err(AlbumNotStored::Known(stopped())),

@@ -120,6 +120,15 @@ impl AlbumPlan {
         &self.tracks
     }
 
+    /// The request field the cover's prompt is made from: `cover_description` when the
+    /// client wrote one, else `theme` (with the genre and the first track's title).
+    pub fn cover_prompt_field(&self) -> &'static str {
+        match self.cover_description.as_deref() {
+            Some(_) => "cover_description",
+            None => "theme",
+        }
+    }
+
     /// The cover description: the client's, or one made from the album.
     pub fn cover_description(&self, title: &str) -> String {
         match self.cover_description.as_deref() {

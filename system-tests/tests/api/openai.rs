@@ -269,7 +269,7 @@ async fn an_exhausted_quota_is_resource_exhausted() {
 }
 
 #[tokio::test]
-async fn a_cover_the_safety_system_rejects_names_the_cover_description() {
+async fn a_cover_the_safety_system_rejects_names_the_field_its_prompt_came_from() {
     let server = MockServer::start().await;
     chat()
         .respond_with(openai::chat_reply(SONG_JSON))
@@ -277,7 +277,7 @@ async fn a_cover_the_safety_system_rejects_names_the_cover_description() {
         .await;
     images()
         .respond_with(openai::content_policy())
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     let mut system = system(&server).await;
@@ -295,7 +295,24 @@ async fn a_cover_the_safety_system_rejects_names_the_cover_description() {
         "{}",
         error.message()
     );
+    assert_eq!(
+        superstar_proto::errors::reason(&error).as_deref(),
+        Some("PROMPT_REJECTED")
+    );
     assert_eq!(stored_songs(&mut system).await, 0);
+
+    // Without a description of the client's, the prompt was made from its theme.
+    let error = make_album(&mut system, 1).await.unwrap_err();
+    assert_eq!(error.code(), Code::InvalidArgument, "{error:?}");
+    assert!(
+        error.message().starts_with("theme: ") && error.message().contains("safety system"),
+        "{}",
+        error.message()
+    );
+    assert_eq!(
+        superstar_proto::errors::reason(&error).as_deref(),
+        Some("PROMPT_REJECTED")
+    );
 }
 
 #[tokio::test]
