@@ -40,6 +40,14 @@ pub enum ProviderError {
         /// quotes part of the key.
         code: String,
     },
+    /// The server refused the request's `response_format` (its error names it, whatever
+    /// the status: some answer a format they do not take with a 500). Not retried: the
+    /// caller asks again in another form.
+    #[error("the model server refused the response format (HTTP {status})")]
+    FormatRefused {
+        /// The HTTP status.
+        status: u16,
+    },
     /// 5xx, or the server could not be reached or broke the connection.
     #[error("the model provider is unavailable: {0}")]
     Unavailable(String),
@@ -95,6 +103,13 @@ impl ProviderError {
                     http_status = status,
                     code = code.as_str(),
                     "the model provider refused the service's own request: check OPENAI_API_KEY, OPENAI_BASE_URL and the model settings"
+                );
+                unavailable("PROVIDER_UNAVAILABLE", "the model provider is unavailable")
+            }
+            Self::FormatRefused { status } => {
+                tracing::error!(
+                    http_status = status,
+                    "the model server refused every response format it was asked in"
                 );
                 unavailable("PROVIDER_UNAVAILABLE", "the model provider is unavailable")
             }
@@ -179,6 +194,11 @@ impl From<HttpFailure> for ProviderError {
     fn from(failure: HttpFailure) -> Self {
         let code = failure.code.as_deref().unwrap_or_default();
         let kind = failure.kind.as_deref().unwrap_or_default();
+        if failure.status >= 400 && failure.status != 429 && names_response_format(&failure) {
+            return Self::FormatRefused {
+                status: failure.status,
+            };
+        }
         match failure.status {
             429 if code == "insufficient_quota" || kind == "insufficient_quota" => {
                 Self::QuotaExhausted
@@ -200,6 +220,21 @@ impl From<HttpFailure> for ProviderError {
             },
         }
     }
+}
+
+/// Whether a failure is about the request's `response_format`: its message, code or
+/// type names it (OpenAI: "Invalid parameter: 'response_format' …"; llama.cpp and vLLM
+/// name the field too). A failure for another reason (a prompt too long, a proxy's
+/// validation) is not one, and switches no format.
+fn names_response_format(failure: &HttpFailure) -> bool {
+    [
+        Some(failure.message.as_str()),
+        failure.code.as_deref(),
+        failure.kind.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|text| text.contains("response_format"))
 }
 
 /// reqwest's message without the URL, which may carry a query string.

@@ -82,12 +82,24 @@ fn line_breaks_inside_a_string_do_not_start_lines_or_headings() {
     assert_eq!(text, "Title: Fire [Bridge]\n\n[Verse 1]\none two\nthree\n");
 }
 
+/// A reply asked for as JSON that is not JSON (a server that ignored `response_format`
+/// this once) is read as the text format, decided per reply by its first character.
+#[test]
+fn a_reply_that_is_not_json_is_read_as_text() {
+    let text = whole(Contract::JsonSchema, "  Title: Fire\n\n[Verse 1]\nburn\n").unwrap();
+    let song = WrittenSong::parse(&text).unwrap();
+    assert_eq!(song.title, "Fire");
+    assert!(song.lyrics.contains("burn"), "{}", song.lyrics);
+    // Prose is still no song.
+    let text = whole(Contract::JsonSchema, "Sure! Here is a song about fire.").unwrap_or_default();
+    assert!(WrittenSong::parse(&text).is_err(), "{text}");
+}
+
 #[test]
 fn json_that_is_not_a_whole_song_is_refused() {
     let json = song_json();
     for (reply, why) in [
         (&json[..json.len() - 3], "ends before its JSON does"),
-        ("Title: Fire\n[Verse 1]\nburn", "not JSON"),
         (
             r#"{"sections": [{"heading": "Verse 1", "lines": ["a"]}], "title": "x"}"#,
             "before the title",

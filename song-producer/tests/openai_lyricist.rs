@@ -528,17 +528,40 @@ fn the_song_request_is_read_from_its_settings() {
     }
 }
 
+/// Whether `request` asks for a song as `{"type": "json_object", "schema": …}`.
+fn asks_as_json_object(request: &Request) -> bool {
+    let format = &openai::body(request)["response_format"];
+    format["type"] == "json_object" && format["schema"]["required"] == json!(["title", "sections"])
+}
+
+/// Whether `request` asks for a song in the text format, `stream`ed or not.
+fn asks_as_text(stream: bool) -> impl Fn(&Request) -> bool {
+    move |request: &Request| {
+        let body = openai::body(request);
+        body.get("response_format").is_none() && body["stream"] == stream
+    }
+}
+
 #[tokio::test]
-async fn a_server_that_refuses_structured_output_is_asked_in_text_from_then_on() {
+async fn a_server_that_refuses_response_format_is_asked_in_the_next_form_from_then_on() {
     let server = MockServer::start().await;
-    chat()
-        .and(openai::asks_for_a_song)
-        .respond_with(openai::error(
+    let refusal = || {
+        openai::error(
             400,
             "invalid_request_error",
             "unsupported_parameter",
             "response_format is not supported by this server",
-        ))
+        )
+    };
+    chat()
+        .and(openai::asks_for_a_song)
+        .respond_with(refusal())
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .and(asks_as_json_object)
+        .respond_with(refusal())
         .expect(1)
         .mount(&server)
         .await;
@@ -548,19 +571,13 @@ async fn a_server_that_refuses_structured_output_is_asked_in_text_from_then_on()
         SONG.replace("[Chorus]", "**[Chorus]**")
     );
     chat()
-        .and(|request: &Request| {
-            let body = openai::body(request);
-            body.get("response_format").is_none() && body["stream"] == false
-        })
+        .and(asks_as_text(false))
         .respond_with(openai::chat_reply(&untidy))
         .expect(1)
         .mount(&server)
         .await;
     chat()
-        .and(|request: &Request| {
-            let body = openai::body(request);
-            body.get("response_format").is_none() && body["stream"] == true
-        })
+        .and(asks_as_text(true))
         .respond_with(openai::chat_stream(&openai::pieces(&untidy, 5)))
         .expect(1)
         .mount(&server)
@@ -570,13 +587,119 @@ async fn a_server_that_refuses_structured_output_is_asked_in_text_from_then_on()
 
     let song = whole(&lyricist).await.unwrap();
     assert_eq!(song, WrittenSong::parse(SONG).unwrap());
-    // The next take goes straight to the text format: one refusal in all.
+    // The next take goes straight to the text format: one refusal of each form in all.
     let streamed: String = deltas(&lyricist).await.unwrap().concat();
     assert_eq!(streamed, SONG);
 
     let logs = logs.text();
-    assert_eq!(logs.matches("OPENAI_SONG_FORMAT=text").count(), 1, "{logs}");
-    assert!(logs.contains("refused structured output"), "{logs}");
+    assert_eq!(
+        logs.matches("refused the song's response_format").count(),
+        2,
+        "{logs}"
+    );
+    assert!(logs.contains("json_object with a schema"), "{logs}");
+    assert!(logs.contains("the text format"), "{logs}");
+}
+
+/// A server that answers the standard form with a 500 naming `response_format`, and
+/// constrains output only with `json_object` and a schema (a small model there writes
+/// prose when asked for text): every take is a song, and the standard form is refused
+/// once in all.
+#[tokio::test]
+async fn a_server_that_keeps_only_json_object_with_a_schema_writes_every_song() {
+    let server = MockServer::start().await;
+    chat()
+        .and(openai::asks_for_a_song)
+        .respond_with(openai::error(
+            500,
+            "server_error",
+            "",
+            "Unsupported response_format type: json_schema",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .and(asks_as_json_object)
+        .respond_with(openai::chat_reply(SONG_JSON))
+        .expect(10)
+        .mount(&server)
+        .await;
+    chat()
+        .and(asks_as_text(false))
+        .respond_with(openai::chat_reply("Sure! Here is a song about neon."))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let lyricist = lyricist(&server);
+    for _ in 0..10 {
+        assert_eq!(
+            whole(&lyricist).await.unwrap(),
+            WrittenSong::parse(SONG).unwrap()
+        );
+    }
+}
+
+/// An error that does not name `response_format` (a prompt too long, a proxy's
+/// validation) is the take's error: no other form is tried, and the next take asks in
+/// the standard form again.
+#[tokio::test]
+async fn an_error_about_something_else_changes_no_form() {
+    let server = MockServer::start().await;
+    chat()
+        .and(openai::asks_for_a_song)
+        .respond_with(openai::error(
+            400,
+            "invalid_request_error",
+            "context_length_exceeded",
+            "This model's maximum context length is 8192 tokens.",
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+    chat()
+        .and(|request: &Request| !openai::asks_for_a_song(request))
+        .respond_with(openai::chat_reply(SONG))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let lyricist = lyricist(&server);
+    for _ in 0..2 {
+        let error = whole(&lyricist).await.unwrap_err();
+        assert!(
+            matches!(&error, ProviderError::Refused { status: 400, .. }),
+            "{error:?}"
+        );
+    }
+}
+
+/// A 200 whose reply is not JSON, though JSON was asked for, is read as text: that
+/// reply only; the next take asks for JSON again.
+#[tokio::test]
+async fn a_reply_that_is_not_json_is_read_as_text_that_once() {
+    let server = MockServer::start().await;
+    chat()
+        .and(openai::asks_for_a_song)
+        .respond_with(openai::chat_reply(SONG))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    chat()
+        .and(openai::asks_for_a_song)
+        .respond_with(openai::chat_reply(SONG_JSON))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let lyricist = lyricist(&server);
+    assert_eq!(
+        whole(&lyricist).await.unwrap(),
+        WrittenSong::parse(SONG).unwrap()
+    );
+    assert_eq!(
+        whole(&lyricist).await.unwrap(),
+        WrittenSong::parse(SONG).unwrap()
+    );
 }
 
 #[tokio::test]

@@ -94,6 +94,10 @@ pub fn schema(bounded: bool) -> Value {
 
 /// Reads one reply under a contract, piece by piece.
 pub enum SongReader {
+    /// Asked for as JSON, nothing but white space read yet: a reply that opens with
+    /// `{` is read as JSON, any other as the text format (a server that ignored
+    /// `response_format` for this reply). Decided per reply, never for good.
+    Undecided(String),
     /// Structured output: JSON in, text out.
     Json(Box<JsonSong>),
     /// The text format, made tidy line by line.
@@ -104,17 +108,39 @@ impl SongReader {
     /// A reader for a reply under `contract`.
     pub fn new(contract: Contract) -> Self {
         match contract {
-            Contract::JsonSchema => Self::Json(Box::default()),
+            Contract::JsonSchema => Self::Undecided(String::new()),
             Contract::Text => Self::Text(TextSong::default()),
         }
+    }
+
+    /// Leaves [`SongReader::Undecided`] once `piece` shows the reply's first character;
+    /// returns what to push to the reader decided on.
+    fn decide(&mut self, piece: &str) -> Option<String> {
+        let Self::Undecided(held) = self else {
+            return Some(piece.to_owned());
+        };
+        held.push_str(piece);
+        let first = held.trim_start().chars().next()?;
+        let held = std::mem::take(held);
+        *self = if first == '{' {
+            Self::Json(Box::default())
+        } else {
+            tracing::info!("a reply asked for as JSON is not JSON; reading it as text");
+            Self::Text(TextSong::default())
+        };
+        Some(held)
     }
 
     /// Reads the next piece of the reply; returns the song's text that it completes
     /// (often nothing, at most a few whole lines).
     pub fn push(&mut self, piece: &str) -> Result<String, String> {
+        let Some(piece) = self.decide(piece) else {
+            return Ok(String::new());
+        };
         match self {
-            Self::Json(reader) => reader.push(piece),
-            Self::Text(reader) => reader.push(piece),
+            Self::Undecided(_) => unreachable!("decided above"),
+            Self::Json(reader) => reader.push(&piece),
+            Self::Text(reader) => reader.push(&piece),
         }
     }
 
@@ -122,6 +148,7 @@ impl SongReader {
     /// whole song.
     pub fn finish(&mut self) -> Result<String, String> {
         match self {
+            Self::Undecided(_) => Err("the reply is empty".into()),
             Self::Json(reader) => reader.finish(),
             Self::Text(reader) => reader.finish(),
         }

@@ -5,9 +5,14 @@
 //! genre and the theme, and a Jam revision continues the conversation with the previous
 //! take and the instruction. The reply's shape is the song contract
 //! ([`super::contract`]): by default structured output under a JSON schema, which
-//! every OpenAI-compatible server enforces with a grammar; a server that refuses
-//! `response_format` (HTTP 400 or 422) is asked again in the text format, and from
-//! then on, with one warning naming the setting that skips the refused request.
+//! every OpenAI-compatible server enforces with a grammar. Servers differ in the form
+//! they take it in, so the lyricist finds the one the server keeps ([`Form`]): the
+//! standard `json_schema`, then `{"type": "json_object", "schema": …}` (what some
+//! servers constrain output with, answering the standard form with an error, a 500
+//! among them), then the text format. It moves down only when the server's error names
+//! `response_format` (a prompt too long or a proxy's validation moves nothing), keeps
+//! the form that worked for the next takes, and logs the move once. A reply asked for
+//! as JSON that is not JSON is read as text, that reply alone.
 //!
 //! A reply that is not a song is asked for once more before the take fails as unusable
 //! (`UNAVAILABLE`). Nothing of such a reply reaches the client: streamed text is passed
@@ -24,7 +29,7 @@
 
 use std::sync::{
     Arc,
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicU8, Ordering},
 };
 
 use async_openai::{
@@ -34,7 +39,7 @@ use async_openai::{
         ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
         ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
         ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, CreateChatCompletionRequest,
-        FinishReason, ResponseFormat, ResponseFormatJsonSchema,
+        CreateChatCompletionResponse, FinishReason, ResponseFormat, ResponseFormatJsonSchema,
     },
 };
 use futures::{StreamExt, future::BoxFuture};
@@ -219,9 +224,61 @@ struct Inner {
     song: SongRequest,
     /// The song contract's schema as `response_format`, built once.
     song_format: ResponseFormat,
-    /// Set once the server refused structured output and took the text format.
-    text_only: AtomicBool,
+    /// The schema alone, for [`Form::JsonObject`].
+    schema: serde_json::Value,
+    /// The form songs are asked in now: the first the server kept ([`Form`] as u8).
+    form: AtomicU8,
 }
+
+/// How a song's shape is asked for, in the order tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `response_format: {"type": "json_schema", "json_schema": {…, "strict": true}}`.
+    JsonSchema = 0,
+    /// `response_format: {"type": "json_object", "schema": …}`: llama.cpp's and others'.
+    JsonObject = 1,
+    /// No `response_format`: the text format, asked for in the prompt.
+    Text = 2,
+}
+
+impl Form {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::JsonSchema,
+            1 => Self::JsonObject,
+            _ => Self::Text,
+        }
+    }
+
+    /// The form tried after this one is refused.
+    fn next(self) -> Option<Self> {
+        match self {
+            Self::JsonSchema => Some(Self::JsonObject),
+            Self::JsonObject => Some(Self::Text),
+            Self::Text => None,
+        }
+    }
+
+    /// How a reply in this form is read.
+    fn contract(self) -> Contract {
+        match self {
+            Self::JsonSchema | Self::JsonObject => Contract::JsonSchema,
+            Self::Text => Contract::Text,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::JsonSchema => "json_schema",
+            Self::JsonObject => "json_object with a schema",
+            Self::Text => "the text format",
+        }
+    }
+}
+
+/// A chat request as sent: async-openai's, as JSON, so that it can carry a
+/// `response_format` of a form its types do not have ([`Form::JsonObject`]).
+type ChatRequest = serde_json::Value;
 
 impl OpenAiLyricist {
     /// A lyricist asking `settings.model` at `settings.base_url`, as `song` says.
@@ -241,7 +298,11 @@ impl OpenAiLyricist {
                         strict: Some(true),
                     },
                 },
-                text_only: AtomicBool::new(false),
+                schema: contract::schema(song.bounded_lines),
+                form: AtomicU8::new(match song.contract {
+                    Contract::JsonSchema => Form::JsonSchema,
+                    Contract::Text => Form::Text,
+                } as u8),
             }),
         }
     }
@@ -249,8 +310,7 @@ impl OpenAiLyricist {
     /// The request body one take of `brief` is asked with (`stream`ed or whole), as
     /// the server receives it first.
     pub fn request_body(&self, brief: &SongBrief, stream: bool) -> serde_json::Value {
-        let request = self.inner.request(brief, stream, self.inner.contract());
-        serde_json::to_value(request).expect("a chat request is JSON")
+        self.inner.request(brief, stream, self.inner.form())
     }
 }
 
@@ -270,7 +330,7 @@ impl Lyricist for OpenAiLyricist {
                 asked += 1;
                 let (contract, mut stream) = inner.ask(&brief, true, deadline, |request| async {
                     let mut call = meter.called();
-                    let stream = inner.client.chat().create_stream(request).await?;
+                    let stream = inner.client.chat().create_stream_byot(request).await?;
                     call.answered();
                     Ok(stream)
                 }).await?;
@@ -323,7 +383,8 @@ impl Lyricist for OpenAiLyricist {
                 let (contract, reply) = inner
                     .ask(&brief, false, deadline, |request| async {
                         let mut call = meter.called();
-                        let reply = inner.client.chat().create(request).await?;
+                        let reply: CreateChatCompletionResponse =
+                            inner.client.chat().create_byot(request).await?;
                         call.answered();
                         if let Some(usage) = &reply.usage {
                             let (prompt, completion) =
@@ -359,18 +420,14 @@ impl Lyricist for OpenAiLyricist {
 }
 
 impl Inner {
-    /// The contract songs are asked under now.
-    fn contract(&self) -> Contract {
-        if self.text_only.load(Ordering::Relaxed) {
-            Contract::Text
-        } else {
-            self.song.contract
-        }
+    /// The form songs are asked in now.
+    fn form(&self) -> Form {
+        Form::from_u8(self.form.load(Ordering::Relaxed))
     }
 
-    /// Sends a take's request through `send`, with retries, by `deadline`. If the
-    /// server refuses structured output (400 or 422), it is asked in the text format,
-    /// and, if that is taken, from then on.
+    /// Sends a take's request through `send`, with retries, by `deadline`, in the form
+    /// the server keeps: one it refuses by naming `response_format` is followed by the
+    /// next ([`Form`]), and the one that is taken is kept for the takes after.
     async fn ask<T, F, Fut>(
         &self,
         brief: &SongBrief,
@@ -379,44 +436,49 @@ impl Inner {
         send: F,
     ) -> Result<(Contract, T), ProviderError>
     where
-        F: Fn(CreateChatCompletionRequest) -> Fut,
+        F: Fn(ChatRequest) -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         let retry = &self.settings.retry;
-        let contract = self.contract();
-        let request = self.request(brief, stream, contract);
-        match retry.run(deadline, || send(request.clone())).await {
-            Err(ProviderError::Refused {
-                status: status @ (400 | 422),
-                ..
-            }) if contract == Contract::JsonSchema => {
-                let request = self.request(brief, stream, Contract::Text);
-                let answer = retry.run(deadline, || send(request.clone())).await?;
-                if !self.text_only.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        http_status = status,
-                        "the model server refused structured output (response_format) and took the text format; songs are asked for as text from now on: set OPENAI_SONG_FORMAT=text to skip the refused request"
-                    );
+        let mut form = self.form();
+        loop {
+            let request = self.request(brief, stream, form);
+            match retry.run(deadline, || send(request.clone())).await {
+                Err(ProviderError::FormatRefused { status }) if form.next().is_some() => {
+                    let next = form.next().expect("checked");
+                    let moved = self
+                        .form
+                        .compare_exchange(
+                            form as u8,
+                            next as u8,
+                            Ordering::Relaxed,
+                            Ordering::Relaxed,
+                        )
+                        .is_ok();
+                    if moved {
+                        tracing::warn!(
+                            http_status = status,
+                            refused = form.name(),
+                            next = next.name(),
+                            "the model server refused the song's response_format; asking in the next form from now on"
+                        );
+                    }
+                    form = next;
                 }
-                Ok((Contract::Text, answer))
+                answer => return answer.map(|answer| (form.contract(), answer)),
             }
-            answer => answer.map(|answer| (contract, answer)),
         }
     }
 
     #[allow(deprecated)] // `max_tokens`: deprecated by OpenAI, still what local servers read
-    fn request(
-        &self,
-        brief: &SongBrief,
-        stream: bool,
-        contract: Contract,
-    ) -> CreateChatCompletionRequest {
+    fn request(&self, brief: &SongBrief, stream: bool, form: Form) -> ChatRequest {
+        let contract = form.contract();
         let TokenCap { field, tokens } = self.song.cap;
         let (max_completion_tokens, max_tokens) = match field {
             CapField::MaxCompletionTokens => (Some(tokens), None),
             CapField::MaxTokens => (None, Some(tokens)),
         };
-        CreateChatCompletionRequest {
+        let request = CreateChatCompletionRequest {
             model: self.settings.model.clone(),
             messages: messages(brief, contract),
             stream: Some(stream),
@@ -425,11 +487,17 @@ impl Inner {
                 include_usage: Some(true),
                 include_obfuscation: None,
             }),
-            response_format: (contract == Contract::JsonSchema).then(|| self.song_format.clone()),
+            response_format: (form == Form::JsonSchema).then(|| self.song_format.clone()),
             max_completion_tokens,
             max_tokens,
             ..Default::default()
+        };
+        let mut request = serde_json::to_value(request).expect("a chat request is JSON");
+        if form == Form::JsonObject {
+            request["response_format"] =
+                serde_json::json!({"type": "json_object", "schema": self.schema});
         }
+        request
     }
 }
 

@@ -11,7 +11,6 @@ use superstar_proto::v1::{
 };
 use superstar_system_tests::TestSystem;
 use superstar_testkit::openai::{self, CHAT_MODEL, IMAGE_MODEL, SONG, SONG_JSON};
-use tokio::time::Instant;
 use tonic::{Code, Status};
 use wiremock::{
     Mock, MockServer, Request, ResponseTemplate,
@@ -229,12 +228,12 @@ async fn a_model_slower_than_the_deadline_gives_deadline_exceeded_promptly() {
 
     let mut request = tonic::Request::new(album_request("synthwave", "neon nights", 1));
     request.set_timeout(Duration::from_secs(1));
-    let started = Instant::now();
     let error = system.songs.make_me_superstar(request).await.unwrap_err();
 
+    // DEADLINE_EXCEEDED is the service's own answer: tonic's timer for the request's
+    // grpc-timeout, had it fired first, would have cancelled the call (CANCELLED,
+    // "Timeout expired").
     assert_eq!(error.code(), Code::DeadlineExceeded, "{error:?}");
-    let waited = started.elapsed();
-    assert!(waited < Duration::from_secs(3), "{waited:?}");
     assert_eq!(stored_songs(&mut system).await, 0);
 
     // A Jam stream's deadline ends its take the same way.
