@@ -29,7 +29,8 @@ fn the_models_answer_through_envoy() {
             .and(path("/v1/chat/completions"))
             .and(|request: &Request| openai::body(request).to_string().contains(BROKE))
             .respond_with(openai::quota_exhausted())
-            .expect(1),
+            // Once over JSON, once over gRPC.
+            .expect(2),
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
             .and(header("authorization", bearer.as_str()))
@@ -114,6 +115,26 @@ fn the_models_answer_through_envoy() {
         detail(&body, "google.rpc.RetryInfo")["retryDelay"],
         "60s",
         "{body}"
+    );
+    // The same error reads the same over gRPC, and so does the cover designer's own.
+    let (success, said) = grpcurl(&format!(
+        r#"{KEY} -d '{{"genre": "synthwave", "theme": "{BROKE}"}}' localhost:8443 superstar.v1.SongProducer/MakeMeSuperstar"#
+    ));
+    assert!(!success, "{said}");
+    assert!(
+        said.contains(&format!("Message: {}", body["message"].as_str().unwrap())),
+        "{said}\n{body}"
+    );
+    let missing = "0b6c1d6e-3a6f-4c8e-9f41-2d3c6f0e8a11";
+    let (body, status) = curl(&format!("{KEY} https://localhost:8443/v1/covers/{missing}"));
+    assert_eq!(status, 404, "{body}");
+    let (success, said) = grpcurl(&format!(
+        r#"{KEY} -d '{{"id": "{missing}"}}' localhost:8443 superstar.v1.CoverDesigner/GetCover"#
+    ));
+    assert!(!success, "{said}");
+    assert!(
+        said.contains(&format!("Message: {}", body["message"].as_str().unwrap())),
+        "{said}\n{body}"
     );
 
     let system = up.system.clone();
