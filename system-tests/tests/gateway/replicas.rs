@@ -1,6 +1,7 @@
 //! Two replicas of each service behind Envoy, on PostgreSQL, under a steady mixed load
 //! (reads, `GenerateLyrics` streams, albums with a `request_id`), losing one song
-//! producer and later one cover designer to `kill -9`: no read fails, no album is lost
+//! producer and later one cover designer to `kill -9`: no read fails (but one whose reply
+//! had begun on the replica killed, which Envoy cannot resend), no album is lost
 //! or made twice, a stream cut by the kill ends in `UNAVAILABLE` rather than hanging,
 //! and each dead replica leaves Envoy's rotation and rejoins it once `bin/up` has
 //! started it again.
@@ -26,6 +27,9 @@ use super::up::{Up, gateway_channel, ok, with_key};
 
 const KEY: &str = "replicas-key-0123456789abcdef";
 
+/// Tasks reading all the while, one read in flight each.
+const READERS: usize = 4;
+
 /// How long the test waits for a replica to join, leave or rejoin Envoy's rotation
 /// before calling it stuck: a deadline for a condition, not a performance bound (two
 /// failed checks a second apart take a dead replica out; the times are printed).
@@ -35,6 +39,9 @@ const ROTATION_DEADLINE: Duration = Duration::from_secs(60);
 #[derive(Default)]
 struct Counts {
     reads: AtomicUsize,
+    /// Reads whose reply had begun on the replica killed: Envoy cannot send them
+    /// anywhere else once the reply started, so the client reads an RST_STREAM.
+    reads_cut: AtomicUsize,
     failed_reads: Mutex<Vec<String>>,
     streams: AtomicUsize,
     streams_cut: AtomicUsize,
@@ -102,7 +109,7 @@ fn losing_a_replica_loses_nothing() {
         let cover_id = first.cover.expect("the album's cover").id;
 
         let mut load = Vec::new();
-        for _ in 0..4 {
+        for _ in 0..READERS {
             load.push(tokio::spawn(reads(
                 channel.clone(),
                 [song_id.clone(), cover_id.clone()],
@@ -167,9 +174,11 @@ fn losing_a_replica_loses_nothing() {
     up.stop();
 
     println!(
-        "{report}reads: {} ({} failed); GenerateLyrics streams: {} whole, {} cut by a kill; \
-         albums: {} made ({} retries by the client), {} stored, {} covers stored",
+        "{report}reads: {} ({} cut by a kill mid-reply, {} failed); GenerateLyrics streams: \
+         {} whole, {} cut by a kill; albums: {} made ({} retries by the client), {} stored, \
+         {} covers stored",
         counts.reads.load(Ordering::Relaxed),
+        counts.reads_cut.load(Ordering::Relaxed),
         counts.failed_reads.lock().unwrap().len(),
         counts.streams.load(Ordering::Relaxed),
         counts.streams_cut.load(Ordering::Relaxed),
@@ -182,6 +191,11 @@ fn losing_a_replica_loses_nothing() {
         *counts.failed_reads.lock().unwrap(),
         Vec::<String>::new(),
         "failed reads"
+    );
+    // A kill cuts at most the reads in flight on that replica: one per reader.
+    assert!(
+        counts.reads_cut.load(Ordering::Relaxed) <= 2 * READERS,
+        "more reads cut than were in flight at the kills"
     );
     assert_eq!(
         *counts.stream_errors.lock().unwrap(),
@@ -307,6 +321,10 @@ async fn reads(
         match outcome {
             Ok(()) => {
                 counts.reads.fetch_add(1, Ordering::Relaxed);
+            }
+            // Cut by the kill after its reply began (the client would read it again).
+            Err(status) if reset(&status) => {
+                counts.reads_cut.fetch_add(1, Ordering::Relaxed);
             }
             Err(status) => counts
                 .failed_reads
